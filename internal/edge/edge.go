@@ -1,0 +1,106 @@
+// Package edge is the plumbing the examples share, so that each
+// example stays a short story about one edge of a TCP connection:
+//
+//   - [NewPair]: a connected client and server on 127.0.0.1, each end
+//     usable as a net.Conn and as a raw descriptor for x/sys/unix;
+//   - [End.State]: the kernel's own word on a socket's TCP state,
+//     from TCP_INFO while we hold it and from sock_diag after we
+//     closed it;
+//   - [End.WaitState], [WaitFD]: waits on what the kernel reports,
+//     bounded by [Timeout], never a guessed sleep;
+//   - [Pair.PrintSegments]: the pair's own segments, captured with
+//     AF_PACKET and printed like tcpdump, with roles for addresses
+//     and relative sequence numbers;
+//   - [Describe], [SignalsDuring]: errors by errno name and Go's
+//     text, and the signals a call raised.
+//
+// Helpers end the program with a clear message on failure ([Fatalf]):
+// an example is a demonstration, and has nothing to recover.
+package edge
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"sync"
+	"syscall"
+)
+
+var (
+	mu       sync.Mutex
+	cleanups []func()
+	sigOnce  sync.Once
+)
+
+// AtExit registers f to run when the program ends through [Exit],
+// [Fatalf], SIGINT or SIGTERM, last registered first. Labs use it to
+// remove what they made on every exit path.
+func AtExit(f func()) {
+	sigOnce.Do(func() {
+		c := make(chan os.Signal, 1)
+		signal.Notify(c, syscall.SIGINT, syscall.SIGTERM)
+		go func() {
+			s := <-c
+			fmt.Fprintf(os.Stderr, "%s: interrupted by %v\n", Name(), s)
+			Exit(128 + int(s.(syscall.Signal)))
+		}()
+	})
+	mu.Lock()
+	defer mu.Unlock()
+	cleanups = append(cleanups, f)
+}
+
+// Exit runs the functions registered with [AtExit] and exits.
+func Exit(code int) {
+	mu.Lock()
+	fs := cleanups
+	cleanups = nil
+	mu.Unlock()
+	for i := len(fs) - 1; i >= 0; i-- {
+		fs[i]()
+	}
+	os.Exit(code)
+}
+
+// Fatalf prints "name: message" on stderr and exits with status 1.
+func Fatalf(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "%s: %s\n", Name(), fmt.Sprintf(format, args...))
+	Exit(1)
+}
+
+// Check ends the program if err is not nil, saying what failed.
+func Check(err error, what string) {
+	if err != nil {
+		Fatalf("%s: %v", what, err)
+	}
+}
+
+// Name is the program's name, as the user typed it.
+func Name() string { return filepath.Base(os.Args[0]) }
+
+// ParseFlags parses the command line for an example, which takes the
+// flags it defines and no arguments. -h prints them; anything else
+// wrong ends the program with one sentence and status 2.
+func ParseFlags() {
+	fs := flag.CommandLine
+	fs.Init(Name(), flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	err := fs.Parse(os.Args[1:])
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		fs.SetOutput(os.Stdout)
+		fmt.Printf("usage: %s [flags]\n", Name())
+		fs.PrintDefaults()
+		os.Exit(0)
+	case err != nil:
+		fmt.Fprintf(os.Stderr, "%s: %v (run %[1]s -h for the flags)\n", Name(), err)
+		os.Exit(2)
+	case fs.NArg() > 0:
+		fmt.Fprintf(os.Stderr, "%s: takes no arguments, got %q (run %[1]s -h for the flags)\n", Name(), fs.Arg(0))
+		os.Exit(2)
+	}
+}

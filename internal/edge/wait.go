@@ -1,0 +1,103 @@
+package edge
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// Timeout bounds every wait: what a loopback example waits for
+// happens within microseconds, so reaching it means something is
+// wrong, and the program says what it waited for.
+var Timeout = 2 * time.Second
+
+// poll asks the kernel cond until it holds, at growing intervals from
+// 20µs to 1ms. The kernel has no notification for "this socket
+// changed state" (least of all for a socket nobody holds), so asking
+// again is the only way to wait for one; the interval is not a guess
+// at how long the change takes, which does not change the output.
+func poll(what string, cond func() (ok bool, now string)) {
+	deadline := time.Now().Add(Timeout)
+	for d := 20 * time.Microsecond; ; d = min(2*d, time.Millisecond) {
+		ok, now := cond()
+		if ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			Fatalf("waited %v for %s, but %s", Timeout, what, now)
+		}
+		time.Sleep(d)
+	}
+}
+
+// Poll events, by the names WaitFD takes.
+var eventNames = map[string]int16{
+	"POLLIN":    unix.POLLIN,
+	"POLLOUT":   unix.POLLOUT,
+	"POLLPRI":   unix.POLLPRI,
+	"POLLRDHUP": unix.POLLRDHUP,
+	"POLLERR":   unix.POLLERR,
+	"POLLHUP":   unix.POLLHUP,
+}
+
+// WaitFD waits with poll(2) until fd has one of the events (for
+// instance unix.POLLIN: readable, unix.POLLRDHUP: the peer's FIN has
+// arrived, unix.POLLERR: an error is pending in SO_ERROR), and
+// returns all the events poll reported, by name.
+func WaitFD(fd int, events int16) string {
+	pfd := []unix.PollFd{{Fd: int32(fd), Events: events}}
+	for {
+		n, err := unix.Poll(pfd, int(Timeout/time.Millisecond))
+		if err == unix.EINTR {
+			continue
+		}
+		Check(err, "poll")
+		if n == 0 {
+			Fatalf("waited %v for %s on fd %d, and poll reported nothing",
+				Timeout, EventNames(events), fd)
+		}
+		return EventNames(pfd[0].Revents)
+	}
+}
+
+// EventNames names poll events, in a fixed order: "POLLIN|POLLRDHUP".
+func EventNames(ev int16) string {
+	var names []string
+	for _, n := range []string{"POLLIN", "POLLOUT", "POLLPRI", "POLLRDHUP", "POLLERR", "POLLHUP"} {
+		if ev&eventNames[n] != 0 {
+			names = append(names, n)
+		}
+	}
+	if len(names) == 0 {
+		return "none"
+	}
+	return strings.Join(names, "|")
+}
+
+// Events returns the events that poll(2) reports for fd right now,
+// without waiting.
+func Events(fd int) string {
+	pfd := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN | unix.POLLOUT | unix.POLLPRI | unix.POLLRDHUP}}
+	_, err := unix.Poll(pfd, 0)
+	Check(err, "poll")
+	return EventNames(pfd[0].Revents)
+}
+
+// Describe names an error by errno where it has one, then Go's text:
+//
+//	EPIPE "write: broken pipe"
+//	EOF
+//	<nil>
+func Describe(err error) string {
+	if err == nil {
+		return "<nil>"
+	}
+	var errno unix.Errno
+	if errors.As(err, &errno) {
+		return fmt.Sprintf("%s %q", unix.ErrnoName(errno), err.Error())
+	}
+	return fmt.Sprintf("%q", err.Error())
+}
