@@ -35,9 +35,9 @@ func main() {
 	// but a read that returns 0 does not depend on that.)
 	buf := make([]byte, 64)
 	n, err := unix.Read(p.Client.FD, buf)
-	fmt.Printf("client: read() = %d, err %s\n", n, edge.Describe(err))
+	fmt.Printf("client: read() = %s\n", edge.Ret(n, err))
 	n, err = unix.Read(p.Client.FD, buf)
-	fmt.Printf("client: read() again = %d, err %s\n", n, edge.Describe(err))
+	fmt.Printf("client: read() again = %s\n", edge.Ret(n, err))
 
 	// Go turns the 0 into io.EOF.
 	n, err = p.Client.Read(buf)

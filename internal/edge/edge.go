@@ -92,8 +92,14 @@ func ParseFlags() {
 	err := fs.Parse(os.Args[1:])
 	switch {
 	case errors.Is(err, flag.ErrHelp):
-		fs.SetOutput(os.Stdout)
+		n := 0
+		fs.VisitAll(func(*flag.Flag) { n++ })
+		if n == 0 {
+			fmt.Printf("usage: %s (it takes no flags)\n", Name())
+			os.Exit(0)
+		}
 		fmt.Printf("usage: %s [flags]\n", Name())
+		fs.SetOutput(os.Stdout)
 		fs.PrintDefaults()
 		os.Exit(0)
 	case err != nil:

@@ -42,7 +42,7 @@ func NewPair() *Pair {
 	// examples are about TCP, so ask for TCP from the start.
 	var lc net.ListenConfig
 	lc.SetMultipathTCP(false)
-	l, err := lc.Listen(context.Background(), "tcp4", "127.0.0.1:0")
+	l, err := lc.Listen(context.Background(), "tcp", "127.0.0.1:0")
 	Check(err, "listen on 127.0.0.1")
 	ln := l.(*net.TCPListener)
 	defer ln.Close()
@@ -50,7 +50,7 @@ func NewPair() *Pair {
 
 	p := &Pair{}
 	p.capture = p.startLoopbackCapture(server)
-	c, err := net.DialTCP("tcp4", nil, server)
+	c, err := net.DialTCP("tcp", nil, server)
 	Check(err, "connect to the listener")
 	s, err := ln.AcceptTCP()
 	Check(err, "accept")
@@ -88,33 +88,46 @@ func (e *End) open() bool {
 
 // State is the kernel's word on this end's TCP state: from TCP_INFO
 // while the program holds the socket, from sock_diag once it closed it.
+//
+// A socket we hold that reaches TIME_WAIT reports CLOSED through
+// TCP_INFO: the kernel hands the connection to a small timewait socket
+// (tcp_time_wait) and closes ours. State then reports what sock_diag
+// sees for the connection, TIME_WAIT.
 func (e *End) State() string {
 	s, _ := e.state()
 	return s
 }
 
-// state also says where the state came from.
-func (e *End) state() (state, source string) {
+// state also says where the state came from, when not from TCP_INFO.
+func (e *End) state() (state, note string) {
 	if e.open() {
 		s, err := FDState(e.FD)
 		Check(err, e.Name)
-		return s, "TCP_INFO"
+		if s != "CLOSED" {
+			return s, ""
+		}
+		d, err := DiagState(e.local, e.remote)
+		Check(err, e.Name)
+		if d != "CLOSED" {
+			return d, "our socket CLOSED, the connection " + d + " in sock_diag"
+		}
+		return s, ""
 	}
 	s, err := DiagState(e.local, e.remote)
 	Check(err, e.Name)
-	return s, "sock_diag"
+	return s, "closed: sock_diag"
 }
 
-// States reports the state of both ends, naming sock_diag where the
-// program no longer holds the socket:
+// States reports the state of both ends, saying where the state came
+// from when the program no longer holds the socket:
 //
 //	client CLOSE_WAIT, server FIN_WAIT2 (closed: sock_diag)
 func (p *Pair) States() string {
 	var parts []string
 	for _, e := range []*End{p.Client, p.Server} {
-		s, src := e.state()
-		if src == "sock_diag" {
-			s += " (closed: sock_diag)"
+		s, note := e.state()
+		if note != "" {
+			s += " (" + note + ")"
 		}
 		parts = append(parts, e.Name+" "+s)
 	}
@@ -184,7 +197,11 @@ func (p *Pair) PrintSegments() {
 		}
 		return
 	}
-	for _, s := range p.capture.Segments() {
+	segs := p.capture.Segments()
+	if len(segs) == 0 {
+		fmt.Println("  (no segment)")
+	}
+	for _, s := range segs {
 		fmt.Println("  " + s)
 	}
 }

@@ -86,6 +86,18 @@ func Events(fd int) string {
 	return EventNames(pfd[0].Revents)
 }
 
+// Ret prints what a system call returned, the way C sees it: the
+// count, or -1 and the errno.
+//
+//	5
+//	-1 EPIPE "broken pipe"
+func Ret(n int, err error) string {
+	if err != nil {
+		return "-1 " + Describe(err)
+	}
+	return fmt.Sprint(n)
+}
+
 // Describe names an error by errno where it has one, then Go's text:
 //
 //	EPIPE "write: broken pipe"
@@ -100,4 +112,14 @@ func Describe(err error) string {
 		return fmt.Sprintf("%s %q", unix.ErrnoName(errno), err.Error())
 	}
 	return fmt.Sprintf("%q", err.Error())
+}
+
+// WaitAcked waits until the peer's kernel has acknowledged everything
+// written to fd: the send queue (SIOCOUTQ) is empty.
+func WaitAcked(fd int) {
+	poll("the peer to acknowledge all data sent", func() (bool, string) {
+		n, err := unix.IoctlGetInt(fd, unix.SIOCOUTQ)
+		Check(err, "ioctl SIOCOUTQ")
+		return n == 0, fmt.Sprintf("%d bytes are unacknowledged", n)
+	})
 }

@@ -1,0 +1,55 @@
+// Write-after-shutdown-wr answers the other question the notes left
+// open: what write does after our own shutdown(SHUT_WR). It fails with
+// EPIPE and raises SIGPIPE, which kills a C program that has not
+// ignored it. MSG_NOSIGNAL keeps the error and drops the signal; Go's
+// runtime ignores the signal for sockets, so a Go program only sees
+// the error ("broken pipe").
+package main
+
+import (
+	"errors"
+	"fmt"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+
+	"tcpedges/internal/edge"
+)
+
+func main() {
+	edge.ParseFlags()
+	p := edge.NewPair()
+	defer p.Close()
+	fmt.Println("connected")
+	p.PrintSegments()
+
+	fmt.Println("client: shutdown(SHUT_WR)")
+	check(unix.Shutdown(p.Client.FD, unix.SHUT_WR))
+	p.Client.WaitState("FIN_WAIT2")
+	p.PrintSegments()
+
+	var n int
+	var err error
+	sig := edge.SignalsDuring(func() {
+		n, err = unix.Write(p.Client.FD, []byte("late"))
+	})
+	fmt.Printf("client: write() = %s, signal raised: %s\n", edge.Ret(n, err), edge.SignalName(sig))
+
+	sig = edge.SignalsDuring(func() {
+		n, err = unix.SendmsgN(p.Client.FD, []byte("late"), nil, nil, unix.MSG_NOSIGNAL)
+	})
+	fmt.Printf("client: send(MSG_NOSIGNAL) = %s, signal raised: %s\n", edge.Ret(n, err), edge.SignalName(sig))
+
+	// Go makes the same write(2), and the kernel raises the same
+	// SIGPIPE; the runtime's handler ignores it because the descriptor
+	// is not 1 or 2, and this program goes on to the next line.
+	n, err = p.Client.Write([]byte("late"))
+	fmt.Printf("client: conn.Write = %d, err %s, errors.Is(err, syscall.EPIPE) %v\n",
+		n, p.Describe(err), errors.Is(err, syscall.EPIPE))
+
+	// Nothing was sent by any of the three writes.
+	p.PrintSegments()
+	p.PrintStates()
+}
+
+func check(err error) { edge.Check(err, "unexpected error") }
