@@ -8,9 +8,7 @@ require (
 	github.com/vishvananda/netlink v1.3.1
 	golang.org/x/net v0.55.0
 	golang.org/x/sys v0.49.0
+	golang.org/x/tools v0.26.0
 )
 
-require (
-	github.com/vishvananda/netns v0.0.5 // indirect
-	golang.org/x/tools v0.26.0 // indirect
-)
+require github.com/vishvananda/netns v0.0.5 // indirect
