@@ -1,77 +1,94 @@
 package edge
 
 import (
-	"errors"
 	"fmt"
 	"net"
 	"net/netip"
 	"strings"
 	"time"
+	"unsafe"
 
 	"github.com/gopacket/gopacket"
-	"github.com/gopacket/gopacket/afpacket"
 	"github.com/gopacket/gopacket/layers"
 	"golang.org/x/net/bpf"
 	"golang.org/x/sys/unix"
 )
 
 // Capture reads the segments of chosen connections off an interface
-// with an AF_PACKET ring (which needs root), and prints them like
+// with an AF_PACKET socket (which needs root), and prints them like
 // tcpdump does, with roles for addresses and relative sequence
 // numbers:
 //
 //	client > server: Flags [F.], seq 6, ack 1, length 0
 //
-// Nothing is read until [Capture.Segments] asks: the kernel keeps the
-// segments in the ring meanwhile.
+// Nothing is read until [Capture.Segments] asks: the kernel queues the
+// packets on the socket meanwhile.
 type Capture struct {
-	tp     *afpacket.TPacket
+	fd     int
 	role   func(netip.AddrPort) string // "" for an endpoint we don't show
 	base   map[netip.AddrPort]uint32   // first sequence number of each sender
 	marker *net.UDPConn
+	buf    []byte
 }
 
 // NewCapture starts capturing on the interface iface. A segment is
 // shown when role names both its source and its destination; role is
 // asked only when the segments are read, so it may name endpoints that
 // did not exist yet when the capture started.
+//
+// It is a plain packet socket read with recvfrom, not gopacket's
+// packet socket: setting up a ring, or binding a socket that already
+// receives, waits for an RCU grace period (synchronize_net), which
+// costs more than the rest of an example. A socket opened with
+// protocol 0 receives nothing until bind, and so needs no wait.
 func NewCapture(iface string, role func(netip.AddrPort) string) (*Capture, error) {
-	tp, err := afpacket.NewTPacket(
-		afpacket.OptInterface(iface),
-		// Version 2 hands over each frame at once; version 3 would hold
-		// frames back until a block fills or a 64ms timer fires.
-		afpacket.OptTPacketVersion(afpacket.TPacketVersion2),
-		afpacket.OptFrameSize(2048), // headers are all we print
-		afpacket.OptBlockSize(1<<20),
-		afpacket.OptNumBlocks(4),
-		afpacket.OptPollTimeout(Timeout),
-	)
+	ifi, err := net.InterfaceByName(iface)
 	if err != nil {
 		return nil, err
 	}
-	// An AF_PACKET socket on lo sees every packet twice: going out
-	// and coming back in. Keep the incoming copy, as tcpdump does. It is
+	fd, err := unix.Socket(unix.AF_PACKET, unix.SOCK_RAW|unix.SOCK_CLOEXEC|unix.SOCK_NONBLOCK, 0)
+	if err != nil {
+		return nil, err
+	}
+	c := &Capture{fd: fd, role: role, base: map[netip.AddrPort]uint32{}, buf: make([]byte, 1<<16)}
+	// A packet socket on lo sees every packet twice: going out and
+	// coming back in. Keep the incoming copy, as tcpdump does. It is
 	// taken before TCP processes the segment, so once a segment has had
-	// its effect (a state change), it is in the ring.
+	// its effect (a state change), it is in the queue. Headers are all
+	// we print: keep 128 bytes of each packet.
 	filter, err := bpf.Assemble([]bpf.Instruction{
 		bpf.LoadExtension{Num: bpf.ExtType},
 		bpf.JumpIf{Cond: bpf.JumpEqual, Val: unix.PACKET_OUTGOING, SkipTrue: 1},
-		bpf.RetConstant{Val: 1 << 16},
+		bpf.RetConstant{Val: 128},
 		bpf.RetConstant{Val: 0},
 	})
 	if err == nil {
-		err = tp.SetBPF(filter)
+		err = attach(fd, filter)
+	}
+	if err == nil {
+		// Room for a few thousand packets between two reads.
+		err = unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUFFORCE, 16<<20)
+	}
+	if err == nil {
+		err = unix.Bind(fd, &unix.SockaddrLinklayer{Protocol: htons(unix.ETH_P_ALL), Ifindex: ifi.Index})
 	}
 	if err != nil {
-		tp.Close()
+		unix.Close(fd)
 		return nil, err
 	}
-	return &Capture{tp: tp, role: role, base: map[netip.AddrPort]uint32{}}, nil
+	return c, nil
 }
+
+func attach(fd int, filter []bpf.RawInstruction) error {
+	prog := unix.SockFprog{Len: uint16(len(filter)), Filter: (*unix.SockFilter)(unsafe.Pointer(&filter[0]))}
+	return unix.SetsockoptSockFprog(fd, unix.SOL_SOCKET, unix.SO_ATTACH_FILTER, &prog)
+}
+
+func htons(v uint16) uint16 { return v<<8 | v>>8 }
 
 // Close stops the capture.
 func (c *Capture) Close() {
-	c.tp.Close()
+	unix.Close(c.fd)
 	if c.marker != nil {
 		c.marker.Close()
 	}
@@ -101,11 +118,7 @@ func (c *Capture) Segments() []string {
 	var lines []string
 	deadline := time.Now().Add(Timeout)
 	for {
-		data, _, err := c.tp.ZeroCopyReadPacketData()
-		if errors.Is(err, afpacket.ErrTimeout) || time.Now().After(deadline) {
-			Fatalf("capture: the marker did not come back within %v", Timeout)
-		}
-		Check(err, "capture")
+		data := c.read(deadline)
 		pkt := gopacket.NewPacket(data, layers.LayerTypeEthernet, gopacket.NoCopy)
 		ip, _ := pkt.NetworkLayer().(*layers.IPv4)
 		if ip == nil {
@@ -136,10 +149,31 @@ func (c *Capture) Segments() []string {
 // checkDrops ends the program if the ring overflowed: a capture with a
 // hole in it would print a wrong story.
 func (c *Capture) checkDrops() {
-	st, _, err := c.tp.SocketStats()
+	st, err := unix.GetsockoptTpacketStats(c.fd, unix.SOL_PACKET, unix.PACKET_STATISTICS)
 	Check(err, "capture statistics")
-	if st.Drops() > 0 {
-		Fatalf("capture: the kernel dropped %d packets from a full ring", st.Drops())
+	if st.Drops > 0 {
+		Fatalf("capture: the kernel dropped %d packets from a full queue", st.Drops)
+	}
+}
+
+// read returns the next packet, waiting for it with poll(2).
+func (c *Capture) read(deadline time.Time) []byte {
+	for {
+		n, _, err := unix.Recvfrom(c.fd, c.buf, 0)
+		if err == nil {
+			return c.buf[:n]
+		}
+		if err != unix.EAGAIN && err != unix.EINTR {
+			Check(err, "capture")
+		}
+		wait := time.Until(deadline)
+		if wait <= 0 {
+			Fatalf("capture: the marker did not come back within %v", Timeout)
+		}
+		_, err = unix.Poll([]unix.PollFd{{Fd: int32(c.fd), Events: unix.POLLIN}}, int(wait/time.Millisecond)+1)
+		if err != nil && err != unix.EINTR {
+			Check(err, "poll the capture")
+		}
 	}
 }
 
