@@ -9,10 +9,13 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"runtime"
+	"strings"
 	"testing"
 
 	"github.com/rogpeppe/go-internal/testscript"
+	"golang.org/x/tools/txtar"
 )
 
 var update = flag.Bool("update", false, "rewrite the expected output in testdata/*.txtar")
@@ -80,4 +83,45 @@ func TestScripts(t *testing.T) {
 			return false, fmt.Errorf("unknown condition %q", cond)
 		},
 	})
+}
+
+// Pinned outputs must be the same on every run: no addresses with
+// ports, no clock times, no absolute sequence numbers.
+func TestPinnedOutputsHoldNoRunVaryingValues(t *testing.T) {
+	varying := map[string]*regexp.Regexp{
+		"an address with a port":   regexp.MustCompile(`\b\d{1,3}(\.\d{1,3}){3}:\d+`),
+		"a clock time":             regexp.MustCompile(`\b\d{2}:\d{2}:\d{2}`),
+		"an absolute seq/ack":      regexp.MustCompile(`\b(seq|ack) \d{8,}`),
+		"a port in a Go net error": regexp.MustCompile(`tcp \S+:\d{4,5}`),
+	}
+	scripts, _ := filepath.Glob("testdata/*.txtar")
+	for _, path := range scripts {
+		ar, err := txtar.ParseFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range ar.Files {
+			for i, line := range strings.Split(string(f.Data), "\n") {
+				for what, re := range varying {
+					if re.MatchString(line) {
+						t.Errorf("%s, file %s, line %d holds %s: %q", path, f.Name, i+1, what, line)
+					}
+				}
+			}
+		}
+	}
+}
+
+// Examples wait on what the kernel reports, never for a guessed time.
+func TestExamplesDoNotSleep(t *testing.T) {
+	sources, _ := filepath.Glob("examples/*/main.go")
+	for _, path := range sources {
+		src, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(string(src), "time.Sleep(") {
+			t.Errorf("%s calls time.Sleep: wait on a kernel event with the edge package instead", path)
+		}
+	}
 }

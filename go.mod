@@ -11,4 +11,4 @@ require (
 	golang.org/x/tools v0.26.0
 )
 
-require github.com/vishvananda/netns v0.0.5 // indirect
+require github.com/vishvananda/netns v0.0.5

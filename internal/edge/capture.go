@@ -72,11 +72,20 @@ func NewCapture(iface string, role func(netip.AddrPort) string) (*Capture, error
 	if err == nil {
 		err = unix.Bind(fd, &unix.SockaddrLinklayer{Protocol: htons(unix.ETH_P_ALL), Ifindex: ifi.Index})
 	}
+	if err == nil {
+		c.marker, err = newMarker()
+	}
 	if err != nil {
 		unix.Close(fd)
 		return nil, err
 	}
 	return c, nil
+}
+
+// newMarker opens the UDP socket whose datagrams, sent to itself on
+// 127.0.0.1, mark the end of what Segments reads.
+func newMarker() (*net.UDPConn, error) {
+	return net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
 }
 
 func attach(fd int, filter []bpf.RawInstruction) error {
@@ -89,9 +98,7 @@ func htons(v uint16) uint16 { return v<<8 | v>>8 }
 // Close stops the capture.
 func (c *Capture) Close() {
 	unix.Close(c.fd)
-	if c.marker != nil {
-		c.marker.Close()
-	}
+	c.marker.Close()
 }
 
 // Segments returns the segments captured since the last call.
@@ -101,19 +108,10 @@ func (c *Capture) Close() {
 // ring before it. Call it once the last segment you want to see has
 // had its effect on the receiver (a state change, data to read).
 func (c *Capture) Segments() []string {
-	if c.marker == nil {
-		m, err := net.DialUDP("udp4", nil, &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 9})
-		Check(err, "marker socket")
-		// Connect it to itself, so nothing else is ever sent anywhere.
-		local := m.LocalAddr().(*net.UDPAddr)
-		m.Close()
-		m, err = net.DialUDP("udp4", local, local)
-		Check(err, "marker socket")
-		c.marker = m
-	}
-	_, err := c.marker.Write([]byte("marker"))
+	self := c.marker.LocalAddr().(*net.UDPAddr)
+	_, err := c.marker.WriteToUDP([]byte("marker"), self)
 	Check(err, "send the capture marker")
-	marker := c.marker.LocalAddr().(*net.UDPAddr).AddrPort()
+	marker := self.AddrPort()
 
 	var lines []string
 	deadline := time.Now().Add(Timeout)

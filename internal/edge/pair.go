@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"strings"
 
+	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
 )
 
@@ -23,6 +24,7 @@ type End struct {
 	FD   int    // valid until the connection is closed
 
 	local, remote *net.TCPAddr
+	diag          *netlink.Handle // sock_diag, in the end's network namespace
 }
 
 // Pair is a TCP connection over loopback, both of whose ends this
@@ -36,13 +38,20 @@ type Pair struct {
 // NewPair listens on 127.0.0.1 on a port the kernel picks, starts a
 // capture of that port when it can, connects, accepts and closes the
 // listener. The handshake is complete when it returns.
+//
+// Everything is made in the network namespace of the calling thread:
+// inside [Host.Do], on that host's loopback.
 func NewPair() *Pair {
+	diag, err := netlink.NewHandle(unix.NETLINK_INET_DIAG)
+	Check(err, "open sock_diag")
+
 	// Since Go 1.24, net.Listen opens an MPTCP socket where the kernel
 	// has MPTCP; with a plain TCP client it falls back to TCP. The
 	// examples are about TCP, so ask for TCP from the start.
 	var lc net.ListenConfig
 	lc.SetMultipathTCP(false)
-	l, err := lc.Listen(context.Background(), "tcp", "127.0.0.1:0")
+	var l net.Listener
+	l, err = lc.Listen(context.Background(), "tcp", "127.0.0.1:0")
 	Check(err, "listen on 127.0.0.1")
 	ln := l.(*net.TCPListener)
 	defer ln.Close()
@@ -54,13 +63,13 @@ func NewPair() *Pair {
 	Check(err, "connect to the listener")
 	s, err := ln.AcceptTCP()
 	Check(err, "accept")
-	p.Client = newEnd("client", c)
-	p.Server = newEnd("server", s)
+	p.Client = newEnd("client", c, diag)
+	p.Server = newEnd("server", s, diag)
 	return p
 }
 
-func newEnd(name string, c *net.TCPConn) *End {
-	e := &End{TCPConn: c, Name: name}
+func newEnd(name string, c *net.TCPConn, diag *netlink.Handle) *End {
+	e := &End{TCPConn: c, Name: name, diag: diag}
 	e.local = c.LocalAddr().(*net.TCPAddr)
 	e.remote = c.RemoteAddr().(*net.TCPAddr)
 	raw, err := c.SyscallConn()
@@ -77,6 +86,7 @@ func (p *Pair) Close() {
 	if p.capture != nil {
 		p.capture.Close()
 	}
+	p.Client.diag.Close()
 }
 
 // open reports whether the Go connection is still open, that is
@@ -106,14 +116,14 @@ func (e *End) state() (state, note string) {
 		if s != "CLOSED" {
 			return s, ""
 		}
-		d, err := DiagState(e.local, e.remote)
+		d, err := DiagState(e.diag, e.local, e.remote)
 		Check(err, e.Name)
 		if d != "CLOSED" {
 			return d, "our socket CLOSED, the connection " + d + " in sock_diag"
 		}
 		return s, ""
 	}
-	s, err := DiagState(e.local, e.remote)
+	s, err := DiagState(e.diag, e.local, e.remote)
 	Check(err, e.Name)
 	return s, "closed: sock_diag"
 }

@@ -46,22 +46,23 @@ func FDState(fd int) (string, error) {
 }
 
 // DiagState asks the kernel, through sock_diag, for the TCP state of
-// the socket with this local and remote address. It sees sockets no
-// process holds any more: orphans in FIN_WAIT1, FIN_WAIT2, LAST_ACK or
-// CLOSING, and TIME_WAIT. A socket the kernel has freed is "CLOSED".
-func DiagState(local, remote *net.TCPAddr) (string, error) {
-	s, err := diag(local, remote)
+// the socket with this local and remote address, in the network
+// namespace of the handle nl. It sees sockets no process holds any
+// more: orphans in FIN_WAIT1, FIN_WAIT2, LAST_ACK or CLOSING, and
+// TIME_WAIT. A socket the kernel has freed is "CLOSED".
+func DiagState(nl *netlink.Handle, local, remote *net.TCPAddr) (string, error) {
+	s, err := Diag(nl, local, remote)
 	if err != nil || s == nil {
 		return "CLOSED", err
 	}
 	return StateName(s.State), nil
 }
 
-// diag returns the sock_diag record of one connection, or nil when
-// the kernel has none.
-func diag(local, remote *net.TCPAddr) (*netlink.Socket, error) {
+// Diag returns the sock_diag record of one connection (state, timer,
+// queues), or nil when the kernel has none.
+func Diag(nl *netlink.Handle, local, remote *net.TCPAddr) (*netlink.Socket, error) {
 	for range 3 {
-		s, err := netlink.SocketGet(local, remote)
+		s, err := nl.SocketGet(local, remote)
 		switch {
 		case errors.Is(err, netlink.ErrDumpInterrupted):
 			continue // the table changed during the dump: ask again

@@ -1,0 +1,122 @@
+package edge
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+
+	"github.com/vishvananda/netlink"
+	"github.com/vishvananda/netns"
+	"golang.org/x/sys/unix"
+)
+
+// Host is a simulated host: a network namespace this program creates,
+// with its own loopback, interfaces, routes, sysctls and sockets.
+//
+// The namespace has no name, so nothing outside the program can find
+// or keep it: the kernel removes it, with every interface in it, once
+// the program has closed its handle and its sockets. That happens on
+// [Host.Close], on every exit through [Exit], [Fatalf], SIGINT or
+// SIGTERM (see [AtExit]), and — being the kernel's doing — even when
+// the program is killed. The namespace the program started in is never
+// changed.
+type Host struct {
+	Name string
+	ns   netns.NsHandle
+	nl   *netlink.Handle // netlink, inside the host
+}
+
+// NewHost creates a host with its loopback up. It needs root
+// (CAP_SYS_ADMIN); without it the program ends saying how to run it.
+func NewHost(name string) *Host {
+	var ns netns.NsHandle
+	err := onLockedThread(func() error {
+		orig, err := netns.Get()
+		if err != nil {
+			return err
+		}
+		defer orig.Close()
+		// netns.New moves this thread into the new namespace;
+		// move it straight back.
+		ns, err = netns.New()
+		if err != nil {
+			return err
+		}
+		return netns.Set(orig)
+	})
+	if errors.Is(err, unix.EPERM) {
+		Fatalf("creating a network namespace needs root: run go run -exec sudo ./examples/%s", Name())
+	}
+	Check(err, "create host "+name)
+	nl, err := netlink.NewHandleAt(ns)
+	Check(err, "netlink in host "+name)
+	h := &Host{Name: name, ns: ns, nl: nl}
+	AtExit(h.Close)
+	lo, err := nl.LinkByName("lo")
+	Check(err, name+": find lo")
+	Check(nl.LinkSetUp(lo), name+": set lo up")
+	return h
+}
+
+// onLockedThread runs f on a thread of its own. If f fails, the thread
+// may be left in another namespace, so it is not given back to the Go
+// runtime, which then ends it.
+func onLockedThread(f func() error) error {
+	runtime.LockOSThread()
+	if err := f(); err != nil {
+		return err
+	}
+	runtime.UnlockOSThread()
+	return nil
+}
+
+// Do runs f inside the host: sockets f creates belong to the host,
+// and stay there after f returns.
+func (h *Host) Do(f func()) {
+	var ferr error
+	err := onLockedThread(func() error {
+		orig, err := netns.Get()
+		if err != nil {
+			return err
+		}
+		defer orig.Close()
+		if err := netns.Set(h.ns); err != nil {
+			return err
+		}
+		func() {
+			defer func() {
+				if r := recover(); r != nil {
+					ferr = fmt.Errorf("panic: %v", r)
+				}
+			}()
+			f()
+		}()
+		return netns.Set(orig)
+	})
+	Check(err, "switch to host "+h.Name)
+	Check(ferr, "in host "+h.Name)
+}
+
+// Sysctl sets a sysctl, such as "net.ipv4.tcp_fin_timeout", inside
+// the host only.
+func (h *Host) Sysctl(key, value string) {
+	h.Do(func() {
+		// /proc/sys/net belongs to the namespace of the thread that
+		// opens it.
+		path := filepath.Join("/proc/sys", strings.ReplaceAll(key, ".", "/"))
+		Check(os.WriteFile(path, []byte(value), 0o644), h.Name+": sysctl "+key)
+	})
+}
+
+// Close removes the host, as far as this program holds it: the
+// kernel frees the namespace when its last socket is closed too.
+func (h *Host) Close() {
+	if h.nl != nil {
+		h.nl.Close()
+		h.ns.Close()
+		h.nl = nil
+	}
+}
