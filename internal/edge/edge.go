@@ -1,18 +1,27 @@
 // Package edge is the plumbing the examples share, so that each
 // example stays a short story about one edge of a TCP connection:
 //
-//   - [NewPair]: a connected client and server on 127.0.0.1, each end
-//     usable as a net.Conn and as a raw descriptor for x/sys/unix;
-//   - [End.State]: the kernel's own word on a socket's TCP state,
-//     from TCP_INFO while we hold it and from sock_diag after we
-//     closed it;
-//   - [End.WaitState], [WaitFD]: waits on what the kernel reports,
-//     bounded by [Timeout], never a guessed sleep;
-//   - [Pair.PrintSegments]: the pair's own segments, captured with
-//     AF_PACKET and printed like tcpdump, with roles for addresses
-//     and relative sequence numbers;
-//   - [Describe], [SignalsDuring]: errors by errno name and Go's
-//     text, and the signals a call raised.
+//   - [NewPair]: a connected client and server on 127.0.0.1, each
+//     [End] usable as a net.Conn and as a raw descriptor for
+//     x/sys/unix. A [Scene] does the same for any number of named
+//     listeners and connections ([Scene.Listen], [Scene.Dial],
+//     [Scene.Accept], [Scene.Name]).
+//   - [End.State]: the kernel's own word on a socket's TCP state, from
+//     TCP_INFO while we hold it and from sock_diag ([DiagState],
+//     [Diag]) after we closed it.
+//   - [End.WaitState], [WaitFD], [WaitAcked]: waits on what the kernel
+//     reports, bounded by [Timeout], never a guessed sleep.
+//   - [Scene.PrintSegments]: the segments of named endpoints, captured
+//     with AF_PACKET ([Capture]) and printed like tcpdump, with roles
+//     for addresses and relative sequence numbers.
+//   - [Describe], [Ret], [SignalsDuring]: errors by errno name and Go's
+//     text, system call results as C sees them, and the signal a call
+//     raised.
+//   - [NewHost]: a simulated host in an unnamed network namespace, with
+//     its own sysctls ([Host.Sysctl]); [Host.Do] runs code inside it.
+//   - [ParseFlags], [Fatalf], [Check], [AtExit], [Exit]: a clear
+//     sentence and a non-zero status on every failure, and clean-up on
+//     every exit path.
 //
 // Helpers end the program with a clear message on failure ([Fatalf]):
 // an example is a demonstration, and has nothing to recover.

@@ -1,0 +1,146 @@
+package edge
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"strings"
+	"sync"
+
+	"github.com/vishvananda/netlink"
+	"golang.org/x/sys/unix"
+)
+
+// Scene is the stage of an example: the sockets it names, a capture
+// of their segments on loopback, and sock_diag to ask their state. An
+// endpoint is shown in the capture, and in errors, by the role it was
+// named with ("client", "server", "client2"): never by its port.
+//
+// A scene lives in the network namespace of the thread that made it:
+// inside [Host.Do], that host's.
+type Scene struct {
+	capture       *Capture
+	diag          *netlink.Handle
+	mu            sync.Mutex
+	names         map[netip.AddrPort]string
+	saidNoCapture bool
+}
+
+// NewScene starts a scene, with a capture on loopback when the program
+// may capture (it needs root).
+func NewScene() *Scene {
+	diag, err := netlink.NewHandle(unix.NETLINK_INET_DIAG)
+	Check(err, "open sock_diag")
+	s := &Scene{diag: diag, names: map[netip.AddrPort]string{}}
+	s.capture, err = NewCapture("lo", s.role)
+	if errors.Is(err, unix.EPERM) {
+		s.capture = nil
+	} else {
+		Check(err, "start the capture on lo")
+	}
+	return s
+}
+
+// Name gives the endpoint a role. Segments from or to an endpoint
+// without a role are not shown.
+func (s *Scene) Name(a net.Addr, role string) {
+	ap, err := netip.ParseAddrPort(a.String())
+	Check(err, "name "+role)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.names[ap] = role
+}
+
+func (s *Scene) role(a netip.AddrPort) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.names[a]
+}
+
+// Listen listens on 127.0.0.1, on a port the kernel picks, as role.
+//
+// Since Go 1.24, net.Listen opens an MPTCP socket where the kernel
+// has MPTCP, which falls back to TCP for a plain TCP client. The
+// examples are about TCP, so they ask for TCP from the start.
+func (s *Scene) Listen(role string) *net.TCPListener {
+	var lc net.ListenConfig
+	lc.SetMultipathTCP(false)
+	l, err := lc.Listen(context.Background(), "tcp", "127.0.0.1:0")
+	Check(err, "listen on 127.0.0.1")
+	s.Name(l.Addr(), role)
+	return l.(*net.TCPListener)
+}
+
+// Dial connects to addr as role, and waits for the handshake.
+func (s *Scene) Dial(role string, addr net.Addr) *End {
+	c, err := net.DialTCP("tcp", nil, addr.(*net.TCPAddr))
+	Check(err, role+": connect")
+	return s.End(role, c)
+}
+
+// Accept accepts a connection from ln, as role.
+func (s *Scene) Accept(ln *net.TCPListener, role string) *End {
+	c, err := ln.AcceptTCP()
+	Check(err, role+": accept")
+	return s.End(role, c)
+}
+
+// End wraps a connection as an [End] named role. A connected socket's
+// local address is its own; an accepted one shares the listener's.
+func (s *Scene) End(role string, c *net.TCPConn) *End {
+	e := &End{TCPConn: c, Name: role, diag: s.diag}
+	e.local = c.LocalAddr().(*net.TCPAddr)
+	e.remote = c.RemoteAddr().(*net.TCPAddr)
+	if s.role(e.local.AddrPort()) == "" {
+		s.Name(e.local, role)
+	}
+	raw, err := c.SyscallConn()
+	Check(err, "syscall conn")
+	Check(raw.Control(func(fd uintptr) { e.FD = int(fd) }), "descriptor")
+	return e
+}
+
+// PrintSegments prints, indented, the segments between named
+// endpoints since the last call, or "(no segment)". Call it once the
+// last segment has had its effect on its receiver (see
+// [Capture.Segments]). Without root it says once that the capture was
+// left out.
+func (s *Scene) PrintSegments() {
+	if s.capture == nil {
+		if !s.saidNoCapture {
+			fmt.Printf("  (capture left out: it needs root; run go run -exec sudo ./examples/%s)\n", Name())
+			s.saidNoCapture = true
+		}
+		return
+	}
+	segs := s.capture.Segments()
+	if len(segs) == 0 {
+		fmt.Println("  (no segment)")
+	}
+	for _, seg := range segs {
+		fmt.Println("  " + seg)
+	}
+}
+
+// Describe is [Describe] with every named address replaced by its role,
+// so that no port number shows: "write tcp client->server: ...".
+func (s *Scene) Describe(err error) string {
+	d := Describe(err)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for ap, role := range s.names {
+		d = strings.ReplaceAll(d, ap.String(), role)
+	}
+	return d
+}
+
+// Close ends the capture and sock_diag. Sockets are the example's to
+// close.
+func (s *Scene) Close() {
+	if s.capture != nil {
+		s.capture.Close()
+	}
+	s.diag.Close()
+}
