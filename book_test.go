@@ -125,3 +125,31 @@ func TestExamplesDoNotSleep(t *testing.T) {
 		}
 	}
 }
+
+// Every example, present and future, rejects a bad flag and a stray
+// argument with one sentence on stderr, nothing on stdout and status 2,
+// before it does anything.
+func TestEveryExampleRejectsBadUsage(t *testing.T) {
+	entries, err := os.ReadDir(binDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		name := e.Name()
+		for _, args := range [][]string{{"-no-such-flag"}, {"stray"}} {
+			cmd := exec.Command(filepath.Join(binDir, name), args...)
+			var stdout, stderr strings.Builder
+			cmd.Stdout, cmd.Stderr = &stdout, &stderr
+			err := cmd.Run()
+			code := -1
+			if ee, ok := err.(*exec.ExitError); ok {
+				code = ee.ExitCode()
+			}
+			lines := strings.Split(strings.TrimSuffix(stderr.String(), "\n"), "\n")
+			if code != 2 || stdout.Len() > 0 || len(lines) != 1 || !strings.HasPrefix(lines[0], name+": ") {
+				t.Errorf("%s %s: status %d, stdout %q, stderr %q; want status 2, no stdout, one line %q on stderr",
+					name, args[0], code, stdout.String(), stderr.String(), name+": ...")
+			}
+		}
+	}
+}
