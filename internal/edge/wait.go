@@ -33,14 +33,18 @@ func poll(what string, cond func() (ok bool, now string)) {
 	}
 }
 
-// Poll events, by the names WaitFD takes.
-var eventNames = map[string]int16{
-	"POLLIN":    unix.POLLIN,
-	"POLLOUT":   unix.POLLOUT,
-	"POLLPRI":   unix.POLLPRI,
-	"POLLRDHUP": unix.POLLRDHUP,
-	"POLLERR":   unix.POLLERR,
-	"POLLHUP":   unix.POLLHUP,
+// pollEvents are the poll(2) events the examples print, in the order
+// they are printed.
+var pollEvents = []struct {
+	bit  int16
+	name string
+}{
+	{unix.POLLIN, "POLLIN"},
+	{unix.POLLOUT, "POLLOUT"},
+	{unix.POLLPRI, "POLLPRI"},
+	{unix.POLLRDHUP, "POLLRDHUP"},
+	{unix.POLLERR, "POLLERR"},
+	{unix.POLLHUP, "POLLHUP"},
 }
 
 // WaitFD waits with poll(2) until fd has one of the events (for
@@ -66,9 +70,9 @@ func WaitFD(fd int, events int16) string {
 // EventNames names poll events, in a fixed order: "POLLIN|POLLRDHUP".
 func EventNames(ev int16) string {
 	var names []string
-	for _, n := range []string{"POLLIN", "POLLOUT", "POLLPRI", "POLLRDHUP", "POLLERR", "POLLHUP"} {
-		if ev&eventNames[n] != 0 {
-			names = append(names, n)
+	for _, e := range pollEvents {
+		if ev&e.bit != 0 {
+			names = append(names, e.name)
 		}
 	}
 	if len(names) == 0 {
