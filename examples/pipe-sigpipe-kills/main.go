@@ -43,6 +43,7 @@ func main() {
 	_, err := unix.Write(p.Client.FD, []byte("hello"))
 	check(err)
 	edge.WaitFD(p.Client.FD, unix.POLLERR)
+	fmt.Println(`server: close(), client: write("hello")`)
 	p.PrintSegments()
 	fmt.Println("client: the connection is reset; its socket becomes the children's stdout")
 

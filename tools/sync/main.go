@@ -176,9 +176,10 @@ func output(root, name, file string) (string, error) {
 
 // pinned is the output that testdata/<name>.txtar pins in its file
 // "file", as it is: the example printed Markdown, a table for instance.
+// Blank lines around it keep the markers out of the Markdown block.
 func pinned(root, name, file string) (string, error) {
 	_, data, err := pinnedFile(root, name, file)
-	return string(data), err
+	return "\n" + string(data) + "\n", err
 }
 
 func pinnedFile(root, name, file string) (*txtar.Archive, []byte, error) {

@@ -65,7 +65,7 @@ func TestMarkdown(t *testing.T) {
 	}
 	got, _ := os.ReadFile(filepath.Join(root, "chapters/table.md"))
 	want := "<!-- code: table -->\n```go\npackage main\n```\n<!-- end -->\n\n" +
-		"<!-- markdown: table want -->\n| a | b |\n|---|---|\n| 1 | 2 |\n<!-- end -->\n"
+		"<!-- markdown: table want -->\n\n| a | b |\n|---|---|\n| 1 | 2 |\n\n<!-- end -->\n"
 	if string(got) != want {
 		t.Errorf("filled chapter:\n%s\nwant:\n%s", got, want)
 	}
