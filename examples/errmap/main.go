@@ -35,78 +35,87 @@ var sentinels = []struct {
 
 func main() {
 	edge.ParseFlags()
+	s := edge.NewScene()
+	defer s.Close()
+	ln := s.Listen("server")
+	defer ln.Close()
+	connect := func() (client, server *edge.End) {
+		return s.Dial("client", ln.Addr()), s.Accept(ln, "server")
+	}
+
 	fmt.Println("| You see in your log | `errors.Is` is true for | It means | Shown in |")
 	fmt.Println("|---|---|---|---|")
 
-	p := closed()
-	row(p, read(p), "The peer closed (a FIN): it will send nothing more. A clean end.",
+	c, srv := connect()
+	closePeer(srv)
+	row(c, read(c), "The peer closed (a FIN): it will send nothing more. A clean end.",
 		"read-after-close")
-	_, err := p.Client.Write([]byte("hello"))
+	_, err := c.Write([]byte("hello"))
 	check(err) // accepted: the peer's FIN closed only its direction
-	edge.WaitFD(p.Client.FD, unix.POLLERR)
-	row(p, write(p), "The peer closed, our last write got an RST back, and this write "+
+	edge.WaitFD(c.FD, unix.POLLERR)
+	row(c, write(c), "The peer closed, our last write got an RST back, and this write "+
 		"found it. Read still says EOF.", "pipe-write-after-peer-close")
-	p.Close()
+	c.Close()
 
-	p = aborted()
-	row(p, read(p),
+	c, srv = connect()
+	abortPeer(c, srv)
+	row(c, read(c),
 		"The peer aborted: an RST with no FIN before it (SO_LINGER 0, "+
-			"or a close with data unread). Data received before it is still read first.", "reset-abortive-close")
-	row(p, read(p), "Read again after that ECONNRESET: the reset is reported only once.",
+			"or a close with data unread).",
 		"reset-abortive-close")
-	p.Close()
+	row(c, read(c), "Read again after that ECONNRESET: the reset is reported only once.",
+		"reset-abortive-close")
+	c.Close()
 
-	p = aborted()
-	row(p, write(p), "The same abort, found by a write first.", "reset-abortive-close")
-	row(p, write(p), "Any write after the reset was reported.", "reset-abortive-close")
-	p.Close()
+	c, srv = connect()
+	abortPeer(c, srv)
+	row(c, write(c), "The same abort, found by a write first.", "reset-abortive-close")
+	row(c, write(c), "Any write after the reset was reported.", "reset-abortive-close")
+	c.Close()
 
-	p = edge.NewPair()
-	p.Client.Close()
-	row(p, read(p), "Our own program closed this connection, then used it: "+
+	c, srv = connect()
+	c.Close()
+	row(c, read(c), "Our own program closed this connection, then used it: "+
 		"a bug on our side, not the network.", "errmap")
-	p.Close()
+	srv.Close()
 
-	p = edge.NewPair()
+	c, srv = connect()
 	// A deadline already in the past: the read fails at once.
-	check(p.Client.SetReadDeadline(time.Now().Add(-time.Second)))
-	row(p, read(p), "Our own deadline passed (SetReadDeadline, or a timeout built on "+
+	check(c.SetReadDeadline(time.Now().Add(-time.Second)))
+	row(c, read(c), "Our own deadline passed (SetReadDeadline, or a timeout built on "+
 		"it). It says nothing about the connection.", "errmap")
-	p.Close()
+	c.Close()
+	srv.Close()
 }
 
-// closed returns a connection whose server has closed it: the client
-// has the FIN.
-func closed() *edge.Pair {
-	p := edge.NewPair()
-	p.Server.Close()
-	p.Server.WaitState("FIN_WAIT2")
-	return p
+// closePeer has the server close the connection: the client has the
+// FIN.
+func closePeer(srv *edge.End) {
+	srv.Close()
+	srv.WaitState("FIN_WAIT2")
 }
 
-// aborted returns a connection whose server has aborted it: the client
-// has the RST.
-func aborted() *edge.Pair {
-	p := edge.NewPair()
-	check(unix.SetsockoptLinger(p.Server.FD, unix.SOL_SOCKET, unix.SO_LINGER,
+// abortPeer has the server abort the connection: the client has the
+// RST.
+func abortPeer(c, srv *edge.End) {
+	check(unix.SetsockoptLinger(srv.FD, unix.SOL_SOCKET, unix.SO_LINGER,
 		&unix.Linger{Onoff: 1, Linger: 0}))
-	p.Server.Close()
-	edge.WaitFD(p.Client.FD, unix.POLLERR)
-	return p
+	srv.Close()
+	edge.WaitFD(c.FD, unix.POLLERR)
 }
 
-func read(p *edge.Pair) error {
-	_, err := p.Client.Read(make([]byte, 64))
+func read(c *edge.End) error {
+	_, err := c.Read(make([]byte, 64))
 	return err
 }
 
-func write(p *edge.Pair) error {
-	_, err := p.Client.Write([]byte("hello"))
+func write(c *edge.End) error {
+	_, err := c.Write([]byte("hello"))
 	return err
 }
 
 // row prints one line of the table.
-func row(p *edge.Pair, err error, means, example string) {
+func row(c *edge.End, err error, means, example string) {
 	if err == nil {
 		edge.Fatalf("expected an error for: %s", means)
 	}
@@ -121,8 +130,8 @@ func row(p *edge.Pair, err error, means, example string) {
 	}
 	// Go's text, with roles for the addresses (as Scene.Describe does).
 	roles := strings.NewReplacer(
-		p.Client.LocalAddr().String(), "client",
-		p.Client.RemoteAddr().String(), "server")
+		c.LocalAddr().String(), "client",
+		c.RemoteAddr().String(), "server")
 	fmt.Printf("| `%s` | %s | %s | `%s` |\n",
 		roles.Replace(err.Error()), strings.Join(is, ", "), means, example)
 }

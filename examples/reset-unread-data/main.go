@@ -19,9 +19,15 @@ func main() {
 	p := respond()
 	fmt.Println("server: close()")
 	p.Server.Close()
+	edge.WaitFD(p.Client.FD, unix.POLLRDHUP) // the FIN has arrived
+	readAll(p)
+	// Our kernel delays its ACK of this FIN: tcp_fin switches to
+	// delayed ACKs ("pingpong" mode), and the data received before set
+	// the delay to 40 ms. TCP_QUICKACK, with the receive queue now
+	// empty, sends the ACK at once (tcp_cleanup_rbuf).
+	check(unix.SetsockoptInt(p.Client.FD, unix.IPPROTO_TCP, unix.TCP_QUICKACK, 1))
 	p.Server.WaitState("FIN_WAIT2") // our ACK of its FIN has arrived
 	p.PrintSegments()
-	readAll(p)
 	p.Close()
 
 	fmt.Println("# the server writes a response and aborts")
