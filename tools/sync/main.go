@@ -8,6 +8,8 @@
 //	<!-- code: read-after-close -->       examples/read-after-close/main.go
 //	<!-- output: read-after-close want --> file "want" of testdata/read-after-close.txtar,
 //	                                       after the command that runs the example
+//	<!-- markdown: errmap want -->         file "want" of testdata/errmap.txtar as it
+//	                                       is, for an example that prints Markdown
 //
 // Usage:
 //
@@ -102,7 +104,7 @@ func run(root string, check bool) error {
 	return nil
 }
 
-var marker = regexp.MustCompile(`(?m)^<!-- (code|output): ([a-z0-9-]+)(?: ([^ ]+))? -->\n`)
+var marker = regexp.MustCompile(`(?m)^<!-- (code|output|markdown): ([a-z0-9-]+)(?: ([^ ]+))? -->\n`)
 
 const end = "<!-- end -->\n"
 
@@ -139,6 +141,8 @@ func fill(root string, md []byte) ([]byte, []string, error) {
 			names = append(names, name)
 		case "output":
 			block, err = output(root, name, file)
+		case "markdown":
+			block, err = pinned(root, name, file)
 		}
 		if err != nil {
 			return nil, nil, err
@@ -159,23 +163,39 @@ func code(root, name string) (string, error) {
 // output is the command that runs the example and the output that
 // testdata/<name>.txtar pins in its file "file".
 func output(root, name, file string) (string, error) {
+	ar, data, err := pinnedFile(root, name, file)
+	if err != nil {
+		return "", err
+	}
+	run, err := command(ar.Comment, file)
+	if err != nil {
+		return "", fmt.Errorf("testdata/%s.txtar: %v", name, err)
+	}
+	return fmt.Sprintf("```console\n$ %s\n```\n\n", run) + fence("text", data), nil
+}
+
+// pinned is the output that testdata/<name>.txtar pins in its file
+// "file", as it is: the example printed Markdown, a table for instance.
+// Blank lines around it keep the markers out of the Markdown block.
+func pinned(root, name, file string) (string, error) {
+	_, data, err := pinnedFile(root, name, file)
+	return "\n" + string(data) + "\n", err
+}
+
+func pinnedFile(root, name, file string) (*txtar.Archive, []byte, error) {
 	if file == "" {
-		return "", fmt.Errorf("<!-- output: %s --> names no file of testdata/%[1]s.txtar", name)
+		return nil, nil, fmt.Errorf("the marker for %s names no file of testdata/%[1]s.txtar", name)
 	}
 	path := filepath.Join(root, "testdata", name+".txtar")
 	ar, err := txtar.ParseFile(path)
 	if err != nil {
-		return "", err
+		return nil, nil, err
 	}
 	i := slices.IndexFunc(ar.Files, func(f txtar.File) bool { return f.Name == file })
 	if i < 0 {
-		return "", fmt.Errorf("%s has no file %q", path, file)
+		return nil, nil, fmt.Errorf("%s has no file %q", path, file)
 	}
-	run, err := command(ar.Comment, file)
-	if err != nil {
-		return "", fmt.Errorf("%s: %v", path, err)
-	}
-	return fmt.Sprintf("```console\n$ %s\n```\n\n", run) + fence("text", ar.Files[i].Data), nil
+	return ar, ar.Files[i].Data, nil
 }
 
 // command finds the exec line whose stdout the script compares with

@@ -55,6 +55,29 @@ func TestSync(t *testing.T) {
 	}
 }
 
+func TestMarkdown(t *testing.T) {
+	root := t.TempDir()
+	write(t, root, "examples/table/main.go", "package main\n")
+	write(t, root, "testdata/table.txtar", "exec table\ncmp stdout want\n-- want --\n| a | b |\n|---|---|\n| 1 | 2 |\n")
+	write(t, root, "chapters/table.md", "<!-- code: table -->\n<!-- end -->\n\n<!-- markdown: table want -->\nstale\n<!-- end -->\n")
+	if err := run(root, false); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := os.ReadFile(filepath.Join(root, "chapters/table.md"))
+	want := "<!-- code: table -->\n```go\npackage main\n```\n<!-- end -->\n\n" +
+		"<!-- markdown: table want -->\n\n| a | b |\n|---|---|\n| 1 | 2 |\n\n<!-- end -->\n"
+	if string(got) != want {
+		t.Errorf("filled chapter:\n%s\nwant:\n%s", got, want)
+	}
+	if err := run(root, true); err != nil {
+		t.Errorf("check after sync: %v", err)
+	}
+	write(t, root, "chapters/table.md", "<!-- code: table -->\n<!-- end -->\n<!-- markdown: table -->\n<!-- end -->\n")
+	if err := run(root, true); err == nil || !strings.Contains(err.Error(), "names no file") {
+		t.Errorf("markdown marker without a file: %v", err)
+	}
+}
+
 func TestMissingEnd(t *testing.T) {
 	root := t.TempDir()
 	write(t, root, "examples/hello/main.go", "package main\n")
