@@ -56,15 +56,15 @@ func main() {
 		// The kernel closed the child's socket as the process
 		// ended (do_exit closes its files).
 		srv.WaitState("CLOSE_WAIT", "CLOSED")
+		if srv.State() == "CLOSE_WAIT" {
+			// The server may acknowledge a FIN at once or with a
+			// delayed ACK. TCP_QUICKACK sends it now if it is
+			// still pending, so the capture is the same every run.
+			check(unix.SetsockoptInt(srv.FD, unix.IPPROTO_TCP, unix.TCP_QUICKACK, 1))
+		}
 		s.PrintSegments()
 		n, err := srv.Read(make([]byte, 64))
 		fmt.Printf("server: %s; conn.Read = %d, err %s\n", srv.State(), n, s.Describe(err))
-		if srv.State() == "CLOSE_WAIT" {
-			// The server acknowledges a FIN with a delayed ACK.
-			// TCP_QUICKACK sends it now if it is still pending, so
-			// the order below does not depend on that timer.
-			check(unix.SetsockoptInt(srv.FD, unix.IPPROTO_TCP, unix.TCP_QUICKACK, 1))
-		}
 		srv.Close()
 		srv.WaitState("CLOSED")
 		s.PrintSegments()
