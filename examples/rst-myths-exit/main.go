@@ -57,10 +57,10 @@ func main() {
 		// ended (do_exit closes its files).
 		srv.WaitState("CLOSE_WAIT", "CLOSED")
 		if srv.State() == "CLOSE_WAIT" {
-			// The server may acknowledge a FIN at once or with a
-			// delayed ACK. TCP_QUICKACK sends it now if it is
-			// still pending, so the capture is the same every run.
-			check(unix.SetsockoptInt(srv.FD, unix.IPPROTO_TCP, unix.TCP_QUICKACK, 1))
+			// The server acknowledges the FIN at once or with a
+			// delayed ACK; wait for it to reach the child's orphan,
+			// so that the capture is the same on every run.
+			srv.WaitRemoteState("FIN_WAIT2")
 		}
 		s.PrintSegments()
 		n, err := srv.Read(make([]byte, 64))
