@@ -1,0 +1,88 @@
+// Rst-linger compares the three ways to close with SO_LINGER. The
+// default close sends a FIN and returns at once; SO_LINGER with a zero
+// timeout (Go: SetLinger(0)) sends an RST instead, discards what was
+// not yet sent, and leaves no TIME_WAIT behind; a positive timeout
+// sends a FIN and makes close block until the peer has acknowledged
+// it, or until the timeout runs out.
+package main
+
+import (
+	"fmt"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"tcpedges/internal/edge"
+)
+
+func main() {
+	edge.ParseFlags()
+
+	fmt.Println("== default close()")
+	closeWith(-1)
+	fmt.Println("== SO_LINGER {on, 0s}: conn.SetLinger(0)")
+	closeWith(0)
+	fmt.Println("== SO_LINGER {on, 5s}: conn.SetLinger(5)")
+	closeWith(5)
+}
+
+// closeWith closes the client of a new pair with SO_LINGER set to
+// sec seconds (negative: SO_LINGER off, the default), and shows what
+// was sent and what each side sees.
+func closeWith(sec int) {
+	p := edge.NewPair()
+	defer p.Close()
+	p.PrintSegments()
+
+	if sec >= 0 {
+		// SetLinger is setsockopt(SO_LINGER, {l_onoff 1, l_linger sec}).
+		check(p.Client.SetLinger(sec))
+		l, err := unix.GetsockoptLinger(p.Client.FD, unix.SOL_SOCKET, unix.SO_LINGER)
+		check(err)
+		fmt.Printf("client: SO_LINGER {l_onoff %d, l_linger %d}\n", l.Onoff, l.Linger)
+	}
+	n, err := p.Client.Write([]byte("bye"))
+	fmt.Printf("client: conn.Write(\"bye\") = %d, err %s\n", n, p.Describe(err))
+	edge.WaitFD(p.Server.FD, unix.POLLIN)
+	p.PrintSegments()
+
+	// inet_release passes the linger time to tcp_close, which with
+	// a positive time waits in sk_stream_wait_close until the FIN is
+	// acknowledged; with l_linger 0 it calls tcp_disconnect, which
+	// sends an RST (tcp_send_active_reset).
+	start := time.Now()
+	fmt.Println("client: close()")
+	p.Client.Close()
+	took := time.Since(start)
+	if sec > 0 {
+		// Right after close returned, the ACK of the FIN is there:
+		// FIN_WAIT2. Only a close that waited can promise that.
+		fmt.Printf("client: close returned within %ds: %v, in state %s\n",
+			sec, took < time.Duration(sec)*time.Second, p.Client.State())
+	}
+	if sec != 0 {
+		// The server acknowledges a FIN with a delayed ACK; let it
+		// come before the server acts, so the order is always the
+		// same.
+		p.Client.WaitState("FIN_WAIT2")
+	}
+
+	// The server reads what is left, then the end.
+	edge.WaitFD(p.Server.FD, unix.POLLIN|unix.POLLRDHUP)
+	buf := make([]byte, 64)
+	for {
+		n, err := p.Server.Read(buf)
+		fmt.Printf("server: conn.Read = %d %q, err %s\n", n, buf[:n], p.Describe(err))
+		if err != nil {
+			break
+		}
+	}
+	if sec != 0 {
+		p.Server.Close()
+		p.Client.WaitState("TIME_WAIT")
+	}
+	p.PrintSegments()
+	p.PrintStates()
+}
+
+func check(err error) { edge.Check(err, "unexpected error") }
