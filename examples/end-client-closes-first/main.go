@@ -43,4 +43,3 @@ func main() {
 	p.PrintStates()
 	fmt.Printf("  client timer: %s\n", p.Client.Timer())
 }
-
