@@ -20,6 +20,7 @@ import (
 func main() {
 	edge.ParseFlags()
 	h := edge.NewHost("host")
+	defer h.Close()
 	h.Sysctl("net.ipv4.tcp_fin_timeout", "1")
 	h.Do(func() {
 		v, err := os.ReadFile("/proc/sys/net/ipv4/tcp_fin_timeout")
@@ -33,6 +34,7 @@ func main() {
 		defer c1.Close()
 		defer c2.Close()
 		defer s2.Close()
+		fmt.Println("connected, twice")
 		s.PrintSegments()
 
 		fmt.Println("server1: close()")

@@ -19,6 +19,7 @@ import (
 func main() {
 	edge.ParseFlags()
 	h := edge.NewHost("host")
+	defer h.Close()
 	h.Do(func() {
 		s := edge.NewScene()
 		defer s.Close()

@@ -18,6 +18,7 @@ import (
 func main() {
 	edge.ParseFlags()
 	h := edge.NewHost("host")
+	defer h.Close()
 	fmt.Printf("inside the host: net.ipv4.tcp_fin_timeout = %s (the default)\n", finTimeout(h))
 	h.Sysctl("net.ipv4.tcp_fin_timeout", "5")
 	fmt.Printf("inside the host: net.ipv4.tcp_fin_timeout = %s\n", finTimeout(h))
