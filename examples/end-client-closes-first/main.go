@@ -31,8 +31,7 @@ func main() {
 	// The passive close: the server learns of the FIN by reading 0,
 	// and closes in turn. Its FIN reaches the client in FIN_WAIT2,
 	// which acknowledges it and enters TIME_WAIT; that ACK frees the
-	// server's socket (LAST_ACK lasts one round trip, which on
-	// loopback ends before close returns).
+	// server's socket.
 	n, err := unix.Read(p.Server.FD, make([]byte, 64))
 	fmt.Printf("server: read() = %s\n", edge.Ret(n, err))
 	fmt.Println("server: close()")
