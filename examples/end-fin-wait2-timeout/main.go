@@ -1,0 +1,83 @@
+// End-fin-wait2-timeout proves that FIN_WAIT2 ends on a timer only
+// for a socket nobody holds. Two servers close their side, one with
+// close() and one with shutdown(SHUT_WR), and neither client ever
+// closes. After net.ipv4.tcp_fin_timeout, set to 1 s inside a network
+// namespace this program creates, the orphan is gone and the socket
+// we hold is still in FIN_WAIT2, with no timer at all.
+package main
+
+import (
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"tcpedges/internal/edge"
+)
+
+func main() {
+	edge.ParseFlags()
+	h := edge.NewHost("host")
+	defer h.Close()
+	h.Sysctl("net.ipv4.tcp_fin_timeout", "1")
+	h.Do(func() {
+		v, err := os.ReadFile("/proc/sys/net/ipv4/tcp_fin_timeout")
+		check(err)
+		fmt.Printf("inside the host: net.ipv4.tcp_fin_timeout = %s\n", strings.TrimSpace(string(v)))
+
+		s := edge.NewScene()
+		defer s.Close()
+		c1, s1 := connect(s, "1")
+		c2, s2 := connect(s, "2")
+		defer c1.Close()
+		defer c2.Close()
+		defer s2.Close()
+		fmt.Println("connected, twice")
+		s.PrintSegments()
+
+		fmt.Println("server1: close()")
+		s1.Close()
+		s1.WaitState("FIN_WAIT2")
+		s.PrintSegments()
+		fmt.Println("server2: shutdown(SHUT_WR)")
+		check(unix.Shutdown(s2.FD, unix.SHUT_WR))
+		s2.WaitState("FIN_WAIT2")
+		s.PrintSegments()
+		// The orphan gets tcp_fin_timeout; the socket we hold, no
+		// timer: tcp_rcv_state_process arms the FIN_WAIT2 timeout only
+		// for a socket that is closed already (SOCK_DEAD).
+		fmt.Printf("  server1 %s (closed: sock_diag), timer %s\n", s1.State(), s1.Timer())
+		fmt.Printf("  server2 %s, timer %s\n", s2.State(), s2.Timer())
+
+		// Wait for the kernel to free the orphan: no segment is sent,
+		// client1 is not told, and stays in CLOSE_WAIT.
+		edge.Timeout = 5 * time.Second
+		s1.WaitState("CLOSED")
+		fmt.Println("after tcp_fin_timeout:")
+		s.PrintSegments()
+		fmt.Printf("  server1 %s (closed: sock_diag), client1 %s\n", s1.State(), c1.State())
+		fmt.Printf("  server2 %s, timer %s; client2 %s\n", s2.State(), s2.Timer(), c2.State())
+
+		// When client1 closes at last, its FIN finds no socket.
+		fmt.Println("client1: close()")
+		c1.Close()
+		c1.WaitState("CLOSED")
+		s.PrintSegments()
+	})
+}
+
+// connect makes connection n: clientn to servern, each with a port of
+// its own, and without Go's keepalive, as a C program has it.
+func connect(s *edge.Scene, n string) (client, server *edge.End) {
+	ln := s.Listen("server" + n)
+	defer ln.Close()
+	client = s.Dial("client"+n, ln.Addr())
+	server = s.Accept(ln, "server"+n)
+	check(client.SetKeepAlive(false))
+	check(server.SetKeepAlive(false))
+	return client, server
+}
+
+func check(err error) { edge.Check(err, "unexpected error") }

@@ -1,0 +1,86 @@
+// End-simultaneous-close proves what happens when both sides close at
+// once, so that their FINs cross: each receives the other's FIN while
+// its own is not yet acknowledged, enters CLOSING, and both end in
+// TIME_WAIT. Two hosts in network namespaces this program creates,
+// joined by a veth cable, hold each FIN back until both are sent.
+package main
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"time"
+
+	"tcpedges/internal/edge"
+)
+
+func main() {
+	edge.ParseFlags()
+	a, b := edge.NewHost("a"), edge.NewHost("b")
+	defer a.Close()
+	defer b.Close()
+	w := edge.NewWire(a, b)
+
+	// The server listens on b, the client connects from a.
+	var client, server *edge.End
+	var ln net.Listener
+	b.Do(func() {
+		var lc net.ListenConfig
+		lc.SetMultipathTCP(false)
+		var err error
+		ln, err = lc.Listen(context.Background(), "tcp",
+			net.JoinHostPort(w.IP(b).String(), "0"))
+		edge.Check(err, "listen on b")
+	})
+	var sa, sb *edge.Scene
+	a.Do(func() { sa = edge.NewScene() })
+	b.Do(func() { sb = edge.NewScene() })
+	defer sa.Close()
+	defer sb.Close()
+	a.Do(func() { client = sa.Dial("client", ln.Addr()) })
+	server = sb.Accept(ln.(*net.TCPListener), "server")
+	ln.Close()
+	fmt.Println("connected over the wire")
+	printStates(client, server)
+
+	// Each FIN waits in its own host's kernel, so that neither can
+	// arrive before the other is sent.
+	w.Hold(a)
+	w.Hold(b)
+	fmt.Println("client: close(); server: close()")
+	client.Close()
+	server.Close()
+	// What each side sends from now on is dropped: the ACK it will
+	// send for the other's FIN, so that both stay in CLOSING where we
+	// can see them. The held FINs are routed already, and still go.
+	w.Drop(a, true)
+	w.Drop(b, true)
+	client.WaitState("FIN_WAIT1")
+	server.WaitState("FIN_WAIT1")
+	printStates(client, server)
+
+	fmt.Println("the client's FIN reaches the server")
+	w.Release(a)
+	server.WaitState("CLOSING")
+	printStates(client, server)
+	fmt.Println("the server's FIN reaches the client")
+	w.Release(b)
+	client.WaitState("CLOSING")
+	printStates(client, server)
+
+	// Each side retransmits its FIN after its retransmission timeout
+	// (about 200 ms), now acknowledging the other's: both end in
+	// TIME_WAIT, the state of a side that closed first.
+	fmt.Println("the ACKs get through")
+	edge.Timeout = 5 * time.Second
+	w.Drop(a, false)
+	w.Drop(b, false)
+	client.WaitState("TIME_WAIT")
+	server.WaitState("TIME_WAIT")
+	printStates(client, server)
+	fmt.Printf("  timers: client %s; server %s\n", client.Timer(), server.Timer())
+}
+
+func printStates(client, server *edge.End) {
+	fmt.Printf("  states: client %s, server %s\n", client.State(), server.State())
+}
