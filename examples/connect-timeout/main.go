@@ -7,7 +7,6 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"net"
@@ -83,10 +82,13 @@ func run() {
 	if err == nil {
 		c.Close()
 	}
+	// Test a dial timeout with Timeout(). errors.Is(err,
+	// context.DeadlineExceeded) is true or false from run to run: it
+	// depends on whether the poller's write deadline or the context's
+	// timer is seen first (netFD.connect).
 	var ne net.Error
 	fmt.Printf("dialer: err %s\n", s.Describe(err))
-	fmt.Printf("  net.Error Timeout() %v, errors.Is(err, context.DeadlineExceeded) %v\n",
-		errors.As(err, &ne) && ne.Timeout(), errors.Is(err, context.DeadlineExceeded))
+	fmt.Printf("  net.Error Timeout() %v\n", errors.As(err, &ne) && ne.Timeout())
 	fmt.Printf("server: SYNs dropped on overflow: %d\n", edge.WaitTCPExtCounter("ListenOverflows", 2))
 	s.PrintSegments()
 }

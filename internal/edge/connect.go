@@ -28,7 +28,7 @@ func FDAddr(fd int) *net.TCPAddr {
 // the listener on addr in the network namespace of the calling thread.
 // For a listener the kernel reports in Recv-Q the connections waiting
 // in its accept queue (sk_ack_backlog) and in Send-Q the backlog it
-// was given (sk_max_ack_backlog): see inet_diag_get_info.
+// was given (sk_max_ack_backlog): see tcp_diag_get_info.
 func ListenerQueue(addr net.Addr) (recvQ, sendQ uint32) {
 	want := addr.(*net.TCPAddr)
 	nl, err := netlink.NewHandle(unix.NETLINK_INET_DIAG)
