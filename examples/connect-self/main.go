@@ -39,7 +39,7 @@ func main() {
 		report(s, fd)
 	})
 
-	fmt.Println("# a client retries 127.0.0.1:40002, where nothing listens")
+	fmt.Println("# a client retries port 40002 on 127.0.0.1, where nothing listens")
 	h.Sysctl("net.ipv4.ip_local_port_range", "40002 40002")
 	h.Do(func() {
 		fd := socket()
@@ -52,7 +52,7 @@ func main() {
 		report(s, fd)
 	})
 
-	fmt.Println("# net.Dial to 127.0.0.1:40004, where nothing listens")
+	fmt.Println("# net.Dial to port 40004 on 127.0.0.1, where nothing listens")
 	h.Sysctl("net.ipv4.ip_local_port_range", "40004 40004")
 	h.Do(func() {
 		dialer := &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 40004}
