@@ -1,0 +1,69 @@
+// Accept-nonblocking proves what accept(2) on a non-blocking listener
+// does: with no connection in its accept queue it fails at once with
+// EAGAIN; once a handshake has completed, poll(2) reports the listener
+// readable and accept returns the connection. Go's Accept makes the
+// same call and, on EAGAIN, waits in the runtime's poller.
+package main
+
+import (
+	"fmt"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"tcpedges/internal/edge"
+)
+
+func main() {
+	edge.ParseFlags()
+	s := edge.NewScene()
+	defer s.Close()
+
+	// socket, bind to 127.0.0.1 port 0, listen: the listener, non-blocking.
+	lfd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
+	check(err)
+	defer unix.Close(lfd)
+	check(unix.Bind(lfd, &unix.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}))
+	check(unix.Listen(lfd, 8))
+	addr := edge.FDAddr(lfd)
+	s.Name(addr, "server")
+
+	fmt.Println("# empty accept queue")
+	fmt.Printf("server: poll events %s\n", edge.Events(lfd))
+	fd, _, err := unix.Accept4(lfd, unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC)
+	fmt.Printf("server: accept() = %s\n", edge.Ret(fd, err))
+
+	fmt.Println("# a client connects")
+	client := s.Dial("client", addr)
+	defer client.Close()
+	// The handshake's last ACK puts the connection in the accept queue
+	// (tcp_check_req, inet_csk_complete_hashdance) and wakes the
+	// listener: readable means "accept will not fail with EAGAIN".
+	fmt.Printf("server: poll(POLLIN) = %s\n", edge.WaitFD(lfd, unix.POLLIN))
+	q, _ := edge.ListenerQueue(addr)
+	fmt.Printf("server: accept queue %d\n", q)
+	s.PrintSegments()
+	fd, _, err = unix.Accept4(lfd, unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC)
+	check(err)
+	defer unix.Close(fd)
+	st, err := edge.FDState(fd)
+	check(err)
+	fmt.Printf("server: accept() = a new descriptor, %s\n", st)
+	q, _ = edge.ListenerQueue(addr)
+	fmt.Printf("server: accept queue %d\n", q)
+	fd2, _, err := unix.Accept4(lfd, unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC)
+	fmt.Printf("server: accept() again = %s\n", edge.Ret(fd2, err))
+
+	fmt.Println("# Go's Accept on an empty queue")
+	// Go's Accept (internal/poll/fd_unix.go, FD.Accept) calls accept4,
+	// and on EAGAIN parks the goroutine until the poller reports the
+	// listener readable, or the deadline passes: here after 20ms, as
+	// no client comes.
+	ln := s.Listen("server2")
+	defer ln.Close()
+	check(ln.SetDeadline(time.Now().Add(20 * time.Millisecond)))
+	_, err = ln.Accept()
+	fmt.Printf("server2: Accept: err %s\n", s.Describe(err))
+}
+
+func check(err error) { edge.Check(err, "unexpected error") }

@@ -1,0 +1,96 @@
+// Connect-timeout proves what a connect that gets no answer looks
+// like: the SYN is dropped (here by a listener whose accept queue is
+// full), a non-blocking connect says EINPROGRESS and then, while the
+// socket is still in SYN_SENT, EALREADY; and net.Dialer, which does
+// the same connect and waits for writability, gives up at its Timeout
+// with "i/o timeout" and sends nothing more.
+package main
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"tcpedges/internal/edge"
+)
+
+func main() {
+	edge.ParseFlags()
+	// A host of our own: its loopback, its listeners, its counters.
+	h := edge.NewHost("server")
+	h.Do(run)
+}
+
+func run() {
+	s := edge.NewScene()
+	defer s.Close()
+
+	// listen(fd, 0): an accept queue of one connection (see the
+	// backlog examples), filled by a first client nobody accepts.
+	lfd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
+	check(err)
+	defer unix.Close(lfd)
+	check(unix.Bind(lfd, &unix.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}))
+	check(unix.Listen(lfd, 0))
+	addr := edge.FDAddr(lfd)
+	s.Name(addr, "server")
+	first := s.Dial("client", addr)
+	defer first.Close()
+	q, backlog := edge.ListenerQueue(addr)
+	fmt.Printf("server: accept queue %d of backlog %d, full\n", q, backlog)
+	s.PrintSegments()
+
+	fmt.Println("# a non-blocking connect")
+	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
+	check(err)
+	server := &unix.SockaddrInet4{Port: addr.Port, Addr: [4]byte{127, 0, 0, 1}}
+	err = unix.Connect(fd, server)
+	s.Name(edge.FDAddr(fd), "client2")
+	fmt.Printf("client2: connect() = %s\n", edge.Ret(0, err))
+	// The listener drops the SYN (tcp_conn_request: the accept queue is
+	// full) and counts it in ListenOverflows. The next SYN would leave
+	// after the initial retransmission timeout, one second
+	// (TCP_TIMEOUT_INIT, RFC 6298 2.1): until then the socket stays in
+	// SYN_SENT, and connect says the attempt is under way.
+	fmt.Printf("server: SYNs dropped on overflow: %d\n", edge.WaitTCPExtCounter("ListenOverflows", 1))
+	fmt.Printf("client2: connect() again = %s\n", edge.Ret(0, unix.Connect(fd, server)))
+	st, err := edge.FDState(fd)
+	check(err)
+	fmt.Printf("client2: %s, poll events %s\n", st, edge.Events(fd))
+	s.PrintSegments()
+	// Closing a socket in SYN_SENT sends nothing (tcp_close).
+	unix.Close(fd)
+
+	fmt.Println("# net.Dialer with Timeout 50ms")
+	d := net.Dialer{
+		Timeout: 50 * time.Millisecond,
+		// Only so that the capture can name the dialer's port: bind
+		// it before Go's connect picks one.
+		Control: func(_, _ string, c syscall.RawConn) error {
+			return c.Control(func(fd uintptr) {
+				check(unix.Bind(int(fd), &unix.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}))
+				s.Name(edge.FDAddr(int(fd)), "dialer")
+			})
+		},
+	}
+	d.SetMultipathTCP(false)
+	c, err := d.Dial("tcp", addr.String())
+	if err == nil {
+		c.Close()
+	}
+	// Test a dial timeout with Timeout(). errors.Is(err,
+	// context.DeadlineExceeded) is true or false from run to run: it
+	// depends on whether the poller's write deadline or the context's
+	// timer is seen first (netFD.connect).
+	var ne net.Error
+	fmt.Printf("dialer: err %s\n", s.Describe(err))
+	fmt.Printf("  net.Error Timeout() %v\n", errors.As(err, &ne) && ne.Timeout())
+	fmt.Printf("server: SYNs dropped on overflow: %d\n", edge.WaitTCPExtCounter("ListenOverflows", 2))
+	s.PrintSegments()
+}
+
+func check(err error) { edge.Check(err, "unexpected error") }
