@@ -6,8 +6,10 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"os/exec"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/vishvananda/netlink"
@@ -214,6 +216,44 @@ func (l *Lab) Reboot(socks ...*End) {
 	// A link going down takes its routes with it.
 	l.Server.AddRoute(everywhere, labRouterServer.Addr())
 	l.Router.DelRoute(netip.PrefixFrom(l.ServerAddr, 32))
+	l.waitForWires()
+}
+
+// holderEnv marks the child process [KillHolder] starts.
+const holderEnv = "TCPEDGES_HOLDER"
+
+func init() {
+	if os.Getenv(holderEnv) == "1" {
+		// The child: hold the inherited descriptors until killed.
+		for {
+			unix.Pause()
+		}
+	}
+}
+
+// KillHolder hands the ends' sockets to a process of their own, closes
+// the program's descriptors for them, and kills that process with
+// SIGKILL. The kernel closes a dying process's descriptors (do_exit,
+// exit_files), so what the sockets do is what a server process does
+// when it is killed. It returns once the process is gone.
+func KillHolder(ends ...*End) {
+	cmd := exec.Command("/proc/self/exe")
+	cmd.Env = append(os.Environ(), holderEnv+"=1")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	for _, e := range ends {
+		f, err := e.File() // a duplicate of the descriptor
+		Check(err, e.Name+": descriptor")
+		cmd.ExtraFiles = append(cmd.ExtraFiles, f)
+	}
+	Check(cmd.Start(), "start the process holding the sockets")
+	for _, f := range cmd.ExtraFiles {
+		f.Close()
+	}
+	for _, e := range ends {
+		e.TCPConn.Close()
+	}
+	Check(cmd.Process.Kill(), "kill the process holding the sockets")
+	cmd.Wait()
 }
 
 // Forget makes the kernel drop a connection without a word: in repair
