@@ -50,8 +50,8 @@ func main() {
 	fmt.Println("client: keepalive off")
 	s.PrintSegments()
 
-	fmt.Println("the server host crashes")
 	lab.Crash()
+	fmt.Println("the server host crashes")
 	start := time.Now()
 	reads := map[string]chan error{"client": read(client), "client2": read(probed)}
 
