@@ -27,8 +27,15 @@ type Capture struct {
 	fd     int
 	role   func(netip.AddrPort) string // "" for an endpoint we don't show
 	base   map[netip.AddrPort]uint32   // first sequence number of each sender
-	marker *net.UDPConn
+	marker *net.UDPConn                // on lo: a UDP socket sending to itself
+	wire   *wireMarker                 // on any other interface: a frame sent out
 	buf    []byte
+
+	// Hosts names the hosts of a lab by address. When set, ICMP
+	// errors between named hosts about a shown segment are shown too:
+	//
+	//	router > client: ICMP host server unreachable, for client > server
+	Hosts func(netip.Addr) string
 }
 
 // NewCapture starts capturing on the interface iface. A segment is
@@ -55,13 +62,18 @@ func NewCapture(iface string, role func(netip.AddrPort) string) (*Capture, error
 	// coming back in. Keep the incoming copy, as tcpdump does. It is
 	// taken before TCP processes the segment, so once a segment has had
 	// its effect (a state change), it is in the queue. Headers are all
-	// we print: keep 128 bytes of each packet.
-	filter, err := bpf.Assemble([]bpf.Instruction{
+	// we print: keep 128 bytes of each packet. On any other interface
+	// each packet passes once, in or out: keep them all.
+	prog := []bpf.Instruction{
 		bpf.LoadExtension{Num: bpf.ExtType},
 		bpf.JumpIf{Cond: bpf.JumpEqual, Val: unix.PACKET_OUTGOING, SkipTrue: 1},
 		bpf.RetConstant{Val: 128},
 		bpf.RetConstant{Val: 0},
-	})
+	}
+	if iface != "lo" {
+		prog = []bpf.Instruction{bpf.RetConstant{Val: 128}}
+	}
+	filter, err := bpf.Assemble(prog)
 	if err == nil {
 		err = attach(fd, filter)
 	}
@@ -72,8 +84,12 @@ func NewCapture(iface string, role func(netip.AddrPort) string) (*Capture, error
 	if err == nil {
 		err = unix.Bind(fd, &unix.SockaddrLinklayer{Protocol: htons(unix.ETH_P_ALL), Ifindex: ifi.Index})
 	}
-	if err == nil {
+	switch {
+	case err != nil:
+	case iface == "lo":
 		c.marker, err = newMarker()
+	default:
+		c.wire, err = newWireMarker(ifi)
 	}
 	if err != nil {
 		unix.Close(fd)
@@ -98,7 +114,12 @@ func htons(v uint16) uint16 { return v<<8 | v>>8 }
 // Close stops the capture.
 func (c *Capture) Close() {
 	unix.Close(c.fd)
-	c.marker.Close()
+	if c.marker != nil {
+		c.marker.Close()
+	}
+	if c.wire != nil {
+		unix.Close(c.wire.fd)
+	}
 }
 
 // Segments returns the segments captured since the last call.
@@ -107,16 +128,29 @@ func (c *Capture) Close() {
 // loopback and reads up to it: what passed before the marker is in the
 // ring before it. Call it once the last segment you want to see has
 // had its effect on the receiver (a state change, data to read).
+//
+// On an interface other than lo the marker is an Ethernet frame of a
+// type no host handles, sent out of the interface: what the interface
+// received before, and what it sent, is in the ring before it.
 func (c *Capture) Segments() []string {
-	self := c.marker.LocalAddr().(*net.UDPAddr)
-	_, err := c.marker.WriteToUDP([]byte("marker"), self)
-	Check(err, "send the capture marker")
-	marker := self.AddrPort()
+	var marker netip.AddrPort
+	if c.wire != nil {
+		c.wire.send()
+	} else {
+		self := c.marker.LocalAddr().(*net.UDPAddr)
+		_, err := c.marker.WriteToUDP([]byte("marker"), self)
+		Check(err, "send the capture marker")
+		marker = self.AddrPort()
+	}
 
 	var lines []string
 	deadline := time.Now().Add(Timeout)
 	for {
 		data := c.read(deadline)
+		if c.wire != nil && c.wire.is(data) {
+			c.checkDrops()
+			return lines
+		}
 		pkt := gopacket.NewPacket(data, layers.LayerTypeEthernet, gopacket.NoCopy)
 		ip, _ := pkt.NetworkLayer().(*layers.IPv4)
 		if ip == nil {
@@ -126,7 +160,7 @@ func (c *Capture) Segments() []string {
 		dst, _ := netip.AddrFromSlice(ip.DstIP)
 		switch l4 := pkt.TransportLayer().(type) {
 		case *layers.UDP:
-			if netip.AddrPortFrom(src, uint16(l4.SrcPort)) == marker {
+			if c.marker != nil && netip.AddrPortFrom(src, uint16(l4.SrcPort)) == marker {
 				c.checkDrops()
 				// Take the datagram off the socket, or flushes would fill it.
 				_, err := c.marker.Read(make([]byte, 16))
@@ -138,6 +172,11 @@ func (c *Capture) Segments() []string {
 			to := netip.AddrPortFrom(dst, uint16(l4.DstPort))
 			payload := int(ip.Length) - int(ip.IHL)*4 - int(l4.DataOffset)*4
 			if line, ok := c.format(from, to, l4, payload); ok {
+				lines = append(lines, line)
+			}
+		}
+		if icmp, ok := pkt.Layer(layers.LayerTypeICMPv4).(*layers.ICMPv4); ok && c.Hosts != nil {
+			if line, ok := c.formatICMP(src, dst, icmp); ok {
 				lines = append(lines, line)
 			}
 		}

@@ -26,6 +26,9 @@ type Scene struct {
 	mu            sync.Mutex
 	names         map[netip.AddrPort]string
 	saidNoCapture bool
+
+	lab        *Lab            // the lab of a scene made by [Lab.NewScene]
+	serverDiag *netlink.Handle // sock_diag in the lab's server
 }
 
 // NewScene starts a scene, with a capture on loopback when the program
@@ -64,7 +67,13 @@ func (s *Scene) role(a netip.AddrPort) string {
 // Since Go 1.24, net.Listen opens an MPTCP socket where the kernel
 // has MPTCP, which falls back to TCP for a plain TCP client. The
 // examples are about TCP, so they ask for TCP from the start.
+//
+// In a lab's scene ([Lab.NewScene]) it listens in the server host, on
+// the server's address.
 func (s *Scene) Listen(role string) *net.TCPListener {
+	if s.lab != nil {
+		return s.listenIn(role)
+	}
 	var lc net.ListenConfig
 	lc.SetMultipathTCP(false)
 	l, err := lc.Listen(context.Background(), "tcp", "127.0.0.1:0")
@@ -73,10 +82,20 @@ func (s *Scene) Listen(role string) *net.TCPListener {
 	return l.(*net.TCPListener)
 }
 
-// Dial connects to addr as role, and waits for the handshake.
+// Dial connects to addr as role, and waits for the handshake. In a
+// lab's scene it connects from the client host.
 func (s *Scene) Dial(role string, addr net.Addr) *End {
-	c, err := net.DialTCP("tcp", nil, addr.(*net.TCPAddr))
-	Check(err, role+": connect")
+	var c *net.TCPConn
+	dial := func() {
+		var err error
+		c, err = net.DialTCP("tcp", nil, addr.(*net.TCPAddr))
+		Check(err, role+": connect")
+	}
+	if s.lab != nil {
+		s.lab.Client.Do(dial)
+	} else {
+		dial()
+	}
 	return s.End(role, c)
 }
 
@@ -93,6 +112,9 @@ func (s *Scene) End(role string, c *net.TCPConn) *End {
 	e := &End{TCPConn: c, Name: role, diag: s.diag}
 	e.local = c.LocalAddr().(*net.TCPAddr)
 	e.remote = c.RemoteAddr().(*net.TCPAddr)
+	if s.lab != nil && e.local.AddrPort().Addr().Unmap() == s.lab.ServerAddr {
+		e.diag = s.serverDiag
+	}
 	if s.role(e.local.AddrPort()) == "" {
 		s.Name(e.local, role)
 	}
@@ -143,4 +165,7 @@ func (s *Scene) Close() {
 		s.capture.Close()
 	}
 	s.diag.Close()
+	if s.serverDiag != nil {
+		s.serverDiag.Close()
+	}
 }

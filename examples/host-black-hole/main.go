@@ -1,0 +1,61 @@
+// Host-black-hole proves what connect does when its SYNs vanish
+// without an answer, neither SYN-ACK, nor RST, nor ICMP: it resends
+// the SYN, then fails with ETIMEDOUT. How long that takes is set by
+// net.ipv4.tcp_syn_retries (6 by default: about 2 minutes), here 1 in
+// the client's namespace: 3 s.
+package main
+
+import (
+	"fmt"
+	"net"
+	"net/netip"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"tcpedges/internal/edge"
+)
+
+func main() {
+	edge.ParseFlags()
+	lab := edge.NewLab()
+	s := lab.NewScene()
+	defer s.Close()
+	server := netip.AddrPortFrom(lab.ServerAddr, 80)
+	s.Name(net.TCPAddrFromAddrPort(server), "server")
+
+	// Only inside the client host: the machine's own stays at 6.
+	lab.Client.Sysctl("net.ipv4.tcp_syn_retries", "1")
+	fmt.Println("router: route to server: blackhole (RTN_BLACKHOLE)")
+	lab.Router.RouteType(netip.PrefixFrom(lab.ServerAddr, 32), unix.RTN_BLACKHOLE)
+	err, elapsed := connect(lab, s, server)
+	fmt.Printf("client: connect() = %s\n", edge.Ret(0, err))
+	fmt.Printf("client: it failed after more than 2.5 s and less than 4.5 s: %v\n",
+		elapsed > 2500*time.Millisecond && elapsed < 4500*time.Millisecond)
+	s.PrintSegments()
+}
+
+// connect connects from the client host, as C does: socket, bind, a
+// blocking connect. It names the client's end "client".
+func connect(lab *edge.Lab, s *edge.Scene, to netip.AddrPort) (error, time.Duration) {
+	var fd int
+	var err error
+	var elapsed time.Duration
+	lab.Client.Do(func() {
+		fd, err = unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+		check(err)
+		// Bound first, so that the capture knows its port before the SYN.
+		check(unix.Bind(fd, &unix.SockaddrInet4{Addr: lab.ClientAddr.As4()}))
+		sa, gerr := unix.Getsockname(fd)
+		check(gerr)
+		port := sa.(*unix.SockaddrInet4).Port
+		s.Name(net.TCPAddrFromAddrPort(netip.AddrPortFrom(lab.ClientAddr, uint16(port))), "client")
+		start := time.Now()
+		err = unix.Connect(fd, &unix.SockaddrInet4{Addr: to.Addr().As4(), Port: int(to.Port())})
+		elapsed = time.Since(start)
+	})
+	unix.Close(fd)
+	return err, elapsed
+}
+
+func check(err error) { edge.Check(err, "unexpected error") }

@@ -1,0 +1,81 @@
+// Host-crash-retransmit proves what happens to data we send to a host
+// that has crashed: the kernel retransmits it with a retransmission
+// timeout (RTO) that doubles each time, and gives up with ETIMEDOUT
+// only after net.ipv4.tcp_retries2 — about 15 minutes by default,
+// under 2 s here where the client's namespace sets it to 1 — or after
+// TCP_USER_TIMEOUT, when the socket sets one.
+package main
+
+import (
+	"fmt"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"tcpedges/internal/edge"
+)
+
+func main() {
+	edge.ParseFlags()
+	lab := edge.NewLab()
+	// Only inside the client host: the machine's own stays at 15.
+	lab.Client.Sysctl("net.ipv4.tcp_retries2", "1")
+	p := lab.Pair()
+	defer p.Close()
+	// A second connection, with a user timeout of 500 ms. Its segments
+	// are not shown: it is named "".
+	ln := p.Listen("server")
+	defer ln.Close()
+	timed := p.Dial("", ln.Addr())
+	check(unix.SetsockoptInt(timed.FD, unix.IPPROTO_TCP, unix.TCP_USER_TIMEOUT, 500))
+	fmt.Println("connected")
+	p.PrintSegments()
+
+	fmt.Println("the server host crashes; the client writes 4 bytes on each connection")
+	lab.Crash()
+	start := time.Now()
+	n, err := unix.Write(p.Client.FD, []byte("ping"))
+	fmt.Printf("client: write() = %s\n", edge.Ret(n, err))
+	n, err = unix.Write(timed.FD, []byte("ping"))
+	fmt.Printf("client (TCP_USER_TIMEOUT 500 ms): write() = %s\n", edge.Ret(n, err))
+	timedOut := make(chan time.Duration, 1)
+	go func() {
+		edge.WaitInfo(timed.FD, 5*time.Second, "the user timeout", closed)
+		timedOut <- time.Since(start)
+	}()
+
+	// Each time the retransmission timer fires, the kernel sends the
+	// data again, counts it in tcpi_retransmits and doubles the RTO
+	// (tcp_retransmit_timer). The RTO starts at 200 ms (TCP_RTO_MIN:
+	// on this wire the round trip is microseconds); TCP_INFO gives it
+	// in µs, which we round to 0.1 s.
+	for k := 1; ; k++ {
+		info := edge.WaitInfo(p.Client.FD, 5*time.Second, "a retransmission",
+			func(i *unix.TCPInfo) bool { return int(i.Retransmits) >= k || closed(i) })
+		if closed(info) {
+			break
+		}
+		fmt.Printf("client: retransmission %d, tcpi_backoff %d, next RTO %.1f s\n",
+			info.Retransmits, info.Backoff, float64(info.Rto/100000)/10)
+	}
+	elapsed := time.Since(start)
+	fmt.Printf("client: gave up after more than 1.2 s and less than 4 s: %v\n",
+		elapsed > 1200*time.Millisecond && elapsed < 4*time.Second)
+	_, err = p.Client.Read(make([]byte, 64))
+	fmt.Printf("client: conn.Read: %s\n", p.Describe(err))
+	// The first resend is a tail loss probe (RFC 8985), sent before the
+	// RTO expires and not counted in tcpi_retransmits.
+	fmt.Printf("client: tail loss probes sent, on both connections: %d\n", lab.Client.Counter("TcpExtTCPLossProbes"))
+	p.PrintSegments()
+	p.PrintStates()
+
+	elapsed = <-timedOut
+	n, err = unix.Read(timed.FD, make([]byte, 64))
+	fmt.Printf("client (TCP_USER_TIMEOUT 500 ms): read() = %s\n", edge.Ret(n, err))
+	fmt.Printf("client (TCP_USER_TIMEOUT 500 ms): gave up after more than 0.5 s and less than 1.5 s: %v\n",
+		elapsed > 500*time.Millisecond && elapsed < 1500*time.Millisecond)
+}
+
+func closed(i *unix.TCPInfo) bool { return i.State == unix.BPF_TCP_CLOSE }
+
+func check(err error) { edge.Check(err, "unexpected error") }

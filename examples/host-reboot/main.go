@@ -1,0 +1,40 @@
+// Host-reboot proves what the client sees when the server host
+// crashes and comes back without its connections: the client's next
+// segment reaches a kernel with no record of the connection, which
+// answers with RST (RFC 9293 3.10.7.1). The write that sent it
+// succeeded; the next read fails with ECONNRESET and a write after
+// that with EPIPE.
+package main
+
+import (
+	"fmt"
+
+	"golang.org/x/sys/unix"
+
+	"tcpedges/internal/edge"
+)
+
+func main() {
+	edge.ParseFlags()
+	lab := edge.NewLab()
+	p := lab.Pair()
+	defer p.Close()
+	fmt.Println("connected")
+	p.PrintSegments()
+
+	fmt.Println("the server host crashes and reboots: its sockets are gone, and it sent nothing")
+	lab.Crash()
+	lab.Reboot(p.Server)
+	p.PrintSegments()
+
+	n, err := unix.Write(p.Client.FD, []byte("ping"))
+	fmt.Printf("client: write() = %s\n", edge.Ret(n, err))
+	// tcp_reset moves the client to CLOSED and sets ECONNRESET.
+	p.Client.WaitState("CLOSED")
+	p.PrintSegments()
+	n, err = unix.Read(p.Client.FD, make([]byte, 64))
+	fmt.Printf("client: read() = %s\n", edge.Ret(n, err))
+	n, err = unix.SendmsgN(p.Client.FD, []byte("ping"), nil, nil, unix.MSG_NOSIGNAL)
+	fmt.Printf("client: send(MSG_NOSIGNAL) = %s\n", edge.Ret(n, err))
+	fmt.Printf("  states: client %s\n", p.Client.State())
+}

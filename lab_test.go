@@ -1,0 +1,127 @@
+package tcpedges_test
+
+import (
+	"bufio"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+)
+
+// A lab example leaves nothing behind, whether it ends by itself or is
+// interrupted with SIGINT mid-run: no network namespace (held by a
+// process, a descriptor or an nsfs mount), no process, and no
+// interface in the machine's own namespace.
+func TestLabLeavesNothing(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root: network namespaces")
+	}
+	for _, interrupt := range []bool{false, true} {
+		links := interfaces(t)
+		cmd := exec.Command(filepath.Join(binDir, "host-shutdown-vs-crash"))
+		if interrupt {
+			cmd = exec.Command(filepath.Join(binDir, "host-crash-idle-keepalive"))
+		}
+		out, err := cmd.StdoutPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var stderr strings.Builder
+		cmd.Stderr = &stderr
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		// Mid-run: the hosts exist, the example waits for keepalive.
+		sc := bufio.NewScanner(out)
+		var seen map[string]bool
+		for sc.Scan() {
+			if strings.HasPrefix(sc.Text(), "connected") || sc.Text() == "the server host crashes" {
+				seen = namespacesOf(t, cmd.Process.Pid)
+				if interrupt {
+					cmd.Process.Signal(syscall.SIGINT)
+				}
+				break
+			}
+		}
+		for sc.Scan() {
+		}
+		err = cmd.Wait()
+		if interrupt {
+			if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 130 ||
+				stderr.String() != "host-crash-idle-keepalive: interrupted by interrupt\n" {
+				t.Errorf("after SIGINT: %v, stderr %q; want status 130 and one line", err, stderr.String())
+			}
+		} else if err != nil {
+			t.Errorf("host-shutdown-vs-crash: %v, stderr %q", err, stderr.String())
+		}
+		if len(seen) < 3 {
+			t.Fatalf("saw %d network namespaces of the example mid-run, want its 3 hosts: %v", len(seen), seen)
+		}
+		for ns := range seen {
+			if holders := holdersOf(t, ns); len(holders) > 0 {
+				t.Errorf("interrupt=%v: %s is still held by %v", interrupt, ns, holders)
+			}
+		}
+		if after := interfaces(t); after != links {
+			t.Errorf("interrupt=%v: the machine's interfaces changed from %s to %s", interrupt, links, after)
+		}
+	}
+}
+
+// namespacesOf returns the network namespaces, other than its own,
+// that process pid holds through a descriptor or a thread.
+func namespacesOf(t *testing.T, pid int) map[string]bool {
+	own, _ := os.Readlink("/proc/self/ns/net")
+	found := map[string]bool{}
+	dir := filepath.Join("/proc", itoa(pid))
+	links, _ := filepath.Glob(filepath.Join(dir, "fd", "*"))
+	tasks, _ := filepath.Glob(filepath.Join(dir, "task", "*", "ns", "net"))
+	for _, l := range append(links, tasks...) {
+		if target, err := os.Readlink(l); err == nil && strings.HasPrefix(target, "net:[") && target != own {
+			found[target] = true
+		}
+	}
+	return found
+}
+
+// holdersOf lists what still holds the namespace ns ("net:[...]"):
+// any process running one of the examples (the example itself, or a
+// child it started), and nsfs mounts. Other processes are not asked:
+// once freed, a namespace's number may be given to another program's.
+func holdersOf(t *testing.T, ns string) []string {
+	var holders []string
+	exes, _ := filepath.Glob("/proc/[0-9]*/exe")
+	for _, exe := range exes {
+		if target, err := os.Readlink(exe); err == nil && strings.HasPrefix(target, binDir+"/") {
+			holders = append(holders, "process "+filepath.Dir(exe)+" "+target)
+		}
+	}
+	mounts, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(mounts), "\n") {
+		if strings.Contains(line, ns) {
+			holders = append(holders, "mount: "+line)
+		}
+	}
+	return holders
+}
+
+func interfaces(t *testing.T) string {
+	ifs, err := net.Interfaces()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, i := range ifs {
+		names = append(names, i.Name)
+	}
+	return strings.Join(names, ",")
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }
