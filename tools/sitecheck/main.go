@@ -26,6 +26,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"io/fs"
 	"maps"
 	"net"
@@ -46,15 +47,23 @@ import (
 	"github.com/chromedp/chromedp"
 )
 
-var (
-	siteDir  = flag.String("site", "site", "the built site")
-	shotDir  = flag.String("shots", "", "where the screenshots go (default: a new temporary folder, printed)")
-	chromium = flag.String("chromium", defaultChromium(), "the Chromium binary")
-	timeout  = flag.Duration("timeout", time.Minute, "give up on a page after this long")
-	verbose  = flag.Bool("v", false, "print every request the pages make")
-)
+// config is what the flags set.
+type config struct {
+	site     string        // the built site
+	shots    string        // where the screenshots go; "" for a new temporary folder
+	chromium string        // the browser's binary
+	timeout  time.Duration // for one page
+	verbose  bool          // print every request
+	out      io.Writer     // the log
+}
 
 func main() {
+	cfg := config{out: os.Stdout}
+	flag.StringVar(&cfg.site, "site", "site", "the built site")
+	flag.StringVar(&cfg.shots, "shots", "", "where the screenshots go (default: a new temporary folder, printed)")
+	flag.StringVar(&cfg.chromium, "chromium", defaultChromium(), "the Chromium binary")
+	flag.DurationVar(&cfg.timeout, "timeout", time.Minute, "give up on a page after this long")
+	flag.BoolVar(&cfg.verbose, "v", false, "print every request the pages make")
 	flag.Usage = func() {
 		fmt.Fprintln(os.Stderr, "usage: sitecheck [-site dir] [-shots dir] [-chromium path]")
 		flag.PrintDefaults()
@@ -64,7 +73,7 @@ func main() {
 		fmt.Fprintf(os.Stderr, "sitecheck: takes no arguments, got %q\n", flag.Arg(0))
 		os.Exit(2)
 	}
-	if err := run(); err != nil {
+	if err := run(cfg); err != nil {
 		fmt.Fprintln(os.Stderr, "sitecheck:", err)
 		os.Exit(1)
 	}
@@ -111,19 +120,19 @@ const inspect = `(async () => {
 	};
 })()`
 
-func run() error {
-	if _, err := os.Stat(filepath.Join(*siteDir, "index.html")); err != nil {
-		return fmt.Errorf("no built site in %s (run mkdocs build --strict first): %v", *siteDir, err)
+func run(cfg config) error {
+	if _, err := os.Stat(filepath.Join(cfg.site, "index.html")); err != nil {
+		return fmt.Errorf("no built site in %s (run mkdocs build --strict first): %v", cfg.site, err)
 	}
-	exe, err := exec.LookPath(*chromium)
+	exe, err := exec.LookPath(cfg.chromium)
 	if err != nil {
 		return fmt.Errorf("%v: install Chromium (apt-get install chromium) or name it with -chromium", err)
 	}
-	pages, err := findPages(*siteDir)
+	pages, err := findPages(cfg.site)
 	if err != nil {
 		return err
 	}
-	shots := *shotDir
+	shots := cfg.shots
 	if shots == "" {
 		if shots, err = os.MkdirTemp("", "sitecheck-shots-"); err != nil {
 			return err
@@ -135,7 +144,7 @@ func run() error {
 
 	// The site, on loopback. Every request it serves is logged; one
 	// that fails is a problem, whoever made it.
-	site, err := serve(logged(&bad, "site", http.FileServer(http.Dir(*siteDir))))
+	site, err := serve(logged(&bad, "site", http.FileServer(http.Dir(cfg.site))))
 	if err != nil {
 		return err
 	}
@@ -203,10 +212,12 @@ func run() error {
 	err = chromedp.Listen(ctx, func(ev any) {
 		switch ev := ev.(type) {
 		case *network.EventRequestWillBeSent:
-			requests[ev.RequestID] = ev.Request.URL
+			mu.Lock()
 			count++
-			if *verbose {
-				fmt.Printf("     request %s\n", ev.Request.URL)
+			mu.Unlock()
+			requests[ev.RequestID] = ev.Request.URL
+			if cfg.verbose {
+				fmt.Fprintf(cfg.out, "     request %s\n", ev.Request.URL)
 			}
 			if !local(ev.Request.URL) {
 				bad.add("%s: request leaving loopback: %s", at(), ev.Request.URL)
@@ -221,7 +232,12 @@ func run() error {
 			if ev.Type == runtime.ConsoleAPICalledTypeError || ev.Type == runtime.ConsoleAPICalledTypeAssert {
 				var args []string
 				for _, a := range ev.Args {
-					args = append(args, string(a.Value)+a.Description)
+					var str string
+					if json.Unmarshal(a.Value, &str) == nil {
+						args = append(args, str)
+					} else {
+						args = append(args, string(a.Value)+a.Description)
+					}
 				}
 				bad.add("%s: console.%s: %s", at(), ev.Type, strings.Join(args, " "))
 			}
@@ -243,13 +259,13 @@ func run() error {
 	}
 
 	seen := map[string]*page{}
-	fmt.Printf("sitecheck: %d pages of %s, served on %s; screenshots in %s\n", len(pages), *siteDir, base, shots)
+	fmt.Fprintf(cfg.out, "sitecheck: %d pages of %s, served on %s; screenshots in %s\n", len(pages), cfg.site, base, shots)
 	for _, p := range pages {
 		mu.Lock()
 		current = p
 		mu.Unlock()
 		before := len(bad.all())
-		pctx, cancelPage := context.WithTimeout(ctx, *timeout)
+		pctx, cancelPage := context.WithTimeout(ctx, cfg.timeout)
 		got, shot, err := visit(pctx, base+p)
 		cancelPage()
 		if err != nil {
@@ -273,9 +289,11 @@ func run() error {
 		if len(bad.all()) > before {
 			status = "FAIL"
 		}
-		fmt.Printf("%-4s %s: %d images, %d links; %s\n", status, p, len(got.Images), len(got.Links), file)
+		fmt.Fprintf(cfg.out, "%-4s %s: %d images, %d links; %s\n", status, p, len(got.Images), len(got.Links), file)
 	}
-	fmt.Printf("sitecheck: the browser made %d requests\n", count)
+	mu.Lock()
+	fmt.Fprintf(cfg.out, "sitecheck: the pages made %d requests\n", count)
+	mu.Unlock()
 
 	// Links: to a page that exists (and its anchor), or a file the
 	// site serves. Links to other sites are listed, not followed.
@@ -295,7 +313,7 @@ func run() error {
 			}
 			target, ok := seen[u.Path]
 			if !ok {
-				if err := fetch(base + u.Path); err != nil {
+				if err := exists(cfg.site, u.Path); err != nil {
 					bad.add("%s: broken link %s: %v", p, link, err)
 				}
 				continue
@@ -306,16 +324,16 @@ func run() error {
 		}
 	}
 	for _, link := range slices.Sorted(maps.Keys(external)) {
-		fmt.Println("external link, not followed:", link)
+		fmt.Fprintln(cfg.out, "external link, not followed:", link)
 	}
 
 	for _, r := range refused.all() {
-		fmt.Println("refused by the proxy, so nothing left this machine:", r)
+		fmt.Fprintln(cfg.out, "refused by the proxy, so nothing left this machine:", r)
 	}
 	if list := bad.all(); len(list) > 0 {
 		return errors.New(strings.Join(list, "\n  "))
 	}
-	fmt.Println("sitecheck: every page loaded, no broken link or image, no failed request, no console error, nothing left loopback")
+	fmt.Fprintln(cfg.out, "sitecheck: every page loaded, no broken link or image, no failed request, no console error, nothing left loopback")
 	return nil
 }
 
@@ -404,16 +422,21 @@ func local(raw string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
-func fetch(u string) error {
-	resp, err := http.Get(u)
-	if err != nil {
-		return err
+// exists says whether the site serves a file at the URL path p, as
+// http.FileServer would: a folder by its index.html.
+func exists(site, p string) error {
+	f := filepath.Join(site, filepath.FromSlash(path.Clean("/"+p)))
+	if strings.HasSuffix(p, "/") {
+		f = filepath.Join(f, "index.html")
 	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return errors.New(resp.Status)
+	st, err := os.Stat(f)
+	if err == nil && st.IsDir() {
+		_, err = os.Stat(filepath.Join(f, "index.html"))
 	}
-	return nil
+	if errors.Is(err, fs.ErrNotExist) {
+		return errors.New("no such file in the site")
+	}
+	return err
 }
 
 // defaultChromium is Debian's Chromium binary itself, not its launcher
