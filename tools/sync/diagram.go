@@ -37,8 +37,9 @@ const (
 
 type stateMark struct{ role, state, note string }
 
-// A sequence is an output parsed for drawing: its roles, in the order
-// they first appear, and its steps.
+// A sequence is an output parsed for drawing: its roles, left to right,
+// and its steps. Clients ("client", "client2", ...) come first and
+// servers last, each in the order they first appear.
 type sequence struct {
 	roles []string
 	steps []step
@@ -49,7 +50,7 @@ var (
 	lengthOf  = regexp.MustCompile(`length (\d+)$`)
 	stateLine = regexp.MustCompile(`^  states: (.*)$`)
 	noteLine  = regexp.MustCompile(`^  \((.*)\)$`)
-	storyRole = regexp.MustCompile(`^([a-z][a-z0-9_]*)[:,] (.*)$`)
+	storyRole = regexp.MustCompile(`^([a-z][a-z0-9_-]*)[:,] (.*)$`)
 )
 
 // parseSequence reads an output the examples print (see
@@ -77,6 +78,16 @@ func parseSequence(out []byte) (*sequence, bool) {
 			}
 		}
 	}
+	rank := func(r string) int {
+		switch {
+		case strings.HasPrefix(r, "client"):
+			return 0
+		case strings.HasPrefix(r, "server"):
+			return 2
+		}
+		return 1
+	}
+	slices.SortStableFunc(seq.roles, func(a, b string) int { return rank(a) - rank(b) })
 	segs := 0
 	lastRole := ""
 	for _, l := range lines {
@@ -237,6 +248,10 @@ func svgDiagram(title string, q *sequence) []byte {
 				dir = -1
 			}
 			mid := (x1 + x2) / 2
+			// On a white ground: an arrow between two far lifelines
+			// crosses those between them, and its label would too.
+			w := textWidth(s.label, labelSize) + 8
+			fmt.Fprintf(&body, `<rect x="%d" y="%d" width="%d" height="%d" fill="#ffffff"/>`+"\n", mid-w/2, y, w, labelSize+4)
 			fmt.Fprintf(&body, `<text x="%d" y="%d" text-anchor="middle" font-size="%d" fill="%s">%s</text>`+"\n",
 				mid, y+12, labelSize, colour, esc(s.label))
 			fmt.Fprintf(&body, `<line x1="%d" y1="%d" x2="%d" y2="%d" stroke="%s" stroke-width="1.6" marker-end="url(#head-%s)"/>`+"\n",
@@ -265,7 +280,9 @@ func svgDiagram(title string, q *sequence) []byte {
 				continue
 			}
 			xr := x(s.role)
-			fmt.Fprintf(&body, `<circle cx="%d" cy="%d" r="3" fill="#78909c"/>`+"\n", xr, y+8)
+			if q.side(index[s.role]) != 0 {
+				fmt.Fprintf(&body, `<circle cx="%d" cy="%d" r="3" fill="#78909c"/>`+"\n", xr, y+8)
+			}
 			for k, l := range s.lines {
 				drawText(&body, xr+12*q.side(index[s.role]), y+12+k*lineHeight, q.side(index[s.role]), noteSize, "#455a64", "normal", l)
 			}

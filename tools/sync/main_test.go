@@ -183,7 +183,7 @@ func TestSVG(t *testing.T) {
 	if !ok {
 		t.Fatal("no segment found")
 	}
-	if want := []string{"client", "server", "client2"}; !slices.Equal(seq.roles, want) {
+	if want := []string{"client", "client2", "server"}; !slices.Equal(seq.roles, want) {
 		t.Errorf("roles %q, want %q", seq.roles, want)
 	}
 	svg := svgDiagram("a & b", seq)
