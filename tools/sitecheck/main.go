@@ -178,16 +178,18 @@ func run(cfg config) error {
 		chromedp.Flag("disable-background-networking", true),
 		chromedp.Flag("disable-component-update", true),
 		chromedp.Flag("disable-sync", true),
-		// Chromium's own calls home, which the flags above leave on.
+		// Fewer of Chromium's own calls home, which the flags above
+		// leave on: network time, autofill, optimization hints. Two
+		// remain that no flag we found stops (a component update check
+		// to update.googleapis.com, and the account reconcilor's
+		// ListAccounts to accounts.google.com); the proxy refuses them.
 		chromedp.Flag("disable-features", "Translate,BlinkGenPropertyTrees,AutofillServerCommunication,OptimizationHints,MediaRouter,NetworkTimeServiceQuerying,CertificateTransparencyComponentUpdater"),
 		chromedp.Flag("disable-domain-reliability", true),
 		chromedp.Flag("no-pings", true),
-		chromedp.Flag("allow-browser-signin", "false"),
 		chromedp.Flag("metrics-recording-only", true),
 		chromedp.Flag("safebrowsing-disable-auto-update", true),
 		chromedp.Flag("password-store", "basic"),
 		chromedp.Flag("disable-field-trial-config", true),
-		chromedp.Flag("disable-component-extensions-with-background-pages", true),
 		chromedp.Flag("no-service-autorun", true),
 		chromedp.UserDataDir(profile),
 		chromedp.WindowSize(1280, 900),
