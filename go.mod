@@ -11,4 +11,10 @@ require (
 	golang.org/x/tools v0.26.0
 )
 
-require github.com/vishvananda/netns v0.0.5
+require (
+	github.com/chromedp/cdproto v0.159.0
+	github.com/chromedp/chromedp v0.23.0
+	github.com/vishvananda/netns v0.0.5
+)
+
+require github.com/go-json-experiment/json v0.0.0-20260213210345-44df1a37e875 // indirect

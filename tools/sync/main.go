@@ -10,11 +10,20 @@
 //	                                       after the command that runs the example
 //	<!-- markdown: errmap want -->         file "want" of testdata/errmap.txtar as it
 //	                                       is, for an example that prints Markdown
+//	<!-- diagram: read-after-close want --> that output's segments and states drawn
+//	                                       as a sequence diagram, written to
+//	                                       chapters/diagrams/read-after-close.svg
+//
+// Every output that holds a packet capture must have its diagram in the
+// chapters: sync fails, also in check mode, where one is missing. The
+// folder chapters/diagrams is sync's alone: a drawing no marker asks for
+// is removed (reported by -check).
 //
 // Usage:
 //
 //	go run ./tools/sync          rewrite the chapters
-//	go run ./tools/sync -check   change nothing; fail if a chapter is out of date
+//	go run ./tools/sync -check   change nothing; fail if a chapter or a diagram
+//	                             is out of date or missing
 package main
 
 import (
@@ -22,6 +31,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -52,6 +62,14 @@ func main() {
 	}
 }
 
+// A chapter's generated parts: the examples whose code it shows, the
+// outputs it shows that hold a capture, and the diagrams it draws.
+type parts struct {
+	shown    []string
+	captures []string          // "example file"
+	diagrams map[string][]byte // file under chapters/ -> SVG
+}
+
 func run(root string, check bool) error {
 	chapters, err := filepath.Glob(filepath.Join(root, "chapters", "*.md"))
 	if err != nil {
@@ -59,18 +77,26 @@ func run(root string, check bool) error {
 	}
 	var stale, problems []string
 	shown := map[string]bool{}
+	diagrams := map[string][]byte{}
+	var captures []string // "chapter\x00example file"
 	for _, path := range chapters {
 		old, err := os.ReadFile(path)
 		if err != nil {
 			return err
 		}
-		new, names, err := fill(root, old)
+		new, p, err := fill(root, old)
 		if err != nil {
 			problems = append(problems, fmt.Sprintf("%s: %v", path, err))
 			continue
 		}
-		for _, n := range names {
+		for _, n := range p.shown {
 			shown[n] = true
+		}
+		for _, c := range p.captures {
+			captures = append(captures, path+"\x00"+c)
+		}
+		for f, svg := range p.diagrams {
+			diagrams[f] = svg
 		}
 		if bytes.Equal(old, new) {
 			continue
@@ -83,6 +109,54 @@ func run(root string, check bool) error {
 			return err
 		}
 		fmt.Println("sync: wrote", path)
+	}
+	// Every output with a capture has its diagram.
+	for _, c := range captures {
+		path, what, _ := strings.Cut(c, "\x00")
+		if _, ok := diagrams[svgName(strings.Fields(what)[0], strings.Fields(what)[1])]; !ok {
+			problems = append(problems, fmt.Sprintf("%s shows the capture of %s but no diagram of it (add <!-- diagram: %[2]s --> and <!-- end --> under the output)", path, what))
+		}
+	}
+	// The diagrams: written, or compared with what is committed.
+	dir := filepath.Join(root, "chapters")
+	for _, f := range slices.Sorted(maps.Keys(diagrams)) {
+		path := filepath.Join(dir, f)
+		old, err := os.ReadFile(path)
+		if err == nil && bytes.Equal(old, diagrams[f]) {
+			continue
+		}
+		if check {
+			stale = append(stale, path)
+			continue
+		}
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			return err
+		}
+		if err := os.WriteFile(path, diagrams[f], 0o644); err != nil {
+			return err
+		}
+		fmt.Println("sync: wrote", path)
+	}
+	drawn, err := filepath.Glob(filepath.Join(dir, "diagrams", "*"))
+	if err != nil {
+		return err
+	}
+	for _, path := range drawn {
+		rel, err := filepath.Rel(dir, path)
+		if err != nil {
+			return err
+		}
+		if _, ok := diagrams[filepath.ToSlash(rel)]; ok {
+			continue
+		}
+		if check {
+			problems = append(problems, fmt.Sprintf("%s is drawn for no <!-- diagram: --> marker (run go run ./tools/sync to remove it)", path))
+			continue
+		}
+		if err := os.Remove(path); err != nil {
+			return err
+		}
+		fmt.Println("sync: removed", path)
 	}
 	// Every example belongs to a chapter.
 	examples, err := filepath.Glob(filepath.Join(root, "examples", "*", "main.go"))
@@ -104,21 +178,21 @@ func run(root string, check bool) error {
 	return nil
 }
 
-var marker = regexp.MustCompile(`(?m)^<!-- (code|output|markdown): ([a-z0-9-]+)(?: ([^ ]+))? -->\n`)
+var marker = regexp.MustCompile(`(?m)^<!-- (code|output|markdown|diagram): ([a-z0-9-]+)(?: ([^ ]+))? -->\n`)
 
 const end = "<!-- end -->\n"
 
 // fill returns the chapter with every marked block regenerated, and
-// the examples whose code it shows.
-func fill(root string, md []byte) ([]byte, []string, error) {
+// what it generated.
+func fill(root string, md []byte) ([]byte, parts, error) {
 	var out bytes.Buffer
-	var names []string
+	p := parts{diagrams: map[string][]byte{}}
 	rest := md
 	for {
 		loc := marker.FindSubmatchIndex(rest)
 		if loc == nil {
 			out.Write(rest)
-			return out.Bytes(), names, nil
+			return out.Bytes(), p, nil
 		}
 		out.Write(rest[:loc[1]])
 		kind, name := string(rest[loc[2]:loc[3]]), string(rest[loc[4]:loc[5]])
@@ -129,7 +203,7 @@ func fill(root string, md []byte) ([]byte, []string, error) {
 		rest = rest[loc[1]:]
 		i := bytes.Index(rest, []byte(end))
 		if i < 0 {
-			return nil, nil, fmt.Errorf("<!-- %s: %s --> has no %q after it", kind, name, strings.TrimSpace(end))
+			return nil, p, fmt.Errorf("<!-- %s: %s --> has no %q after it", kind, name, strings.TrimSpace(end))
 		}
 		rest = rest[i+len(end):]
 
@@ -138,14 +212,22 @@ func fill(root string, md []byte) ([]byte, []string, error) {
 		switch kind {
 		case "code":
 			block, err = code(root, name)
-			names = append(names, name)
+			p.shown = append(p.shown, name)
 		case "output":
-			block, err = output(root, name, file)
+			var captured bool
+			block, captured, err = output(root, name, file)
+			if captured {
+				p.captures = append(p.captures, name+" "+file)
+			}
+		case "diagram":
+			var svg []byte
+			block, svg, err = diagram(root, name, file)
+			p.diagrams[svgName(name, file)] = svg
 		case "markdown":
-			block, err = pinned(root, name, file)
+			block, err = markdown(root, name, file)
 		}
 		if err != nil {
-			return nil, nil, err
+			return nil, p, err
 		}
 		out.WriteString(block)
 		out.WriteString(end)
@@ -161,30 +243,58 @@ func code(root, name string) (string, error) {
 }
 
 // output is the command that runs the example and the output that
-// testdata/<name>.txtar pins in its file "file".
-func output(root, name, file string) (string, error) {
-	ar, data, err := pinnedFile(root, name, file)
+// testdata/<name>.txtar pins in its file "file"; captured says whether
+// that output holds captured segments.
+func output(root, name, file string) (block string, captured bool, err error) {
+	ar, data, err := pinned(root, "output", name, file)
 	if err != nil {
-		return "", err
+		return "", false, err
 	}
 	run, err := command(ar.Comment, file)
 	if err != nil {
-		return "", fmt.Errorf("testdata/%s.txtar: %v", name, err)
+		return "", false, fmt.Errorf("testdata/%s.txtar: %v", name, err)
 	}
-	return fmt.Sprintf("```console\n$ %s\n```\n\n", run) + fence("text", data), nil
+	_, captured = parseSequence(data)
+	return fmt.Sprintf("```console\n$ %s\n```\n\n", run) + fence("text", data), captured, nil
 }
 
-// pinned is the output that testdata/<name>.txtar pins in its file
+// diagram draws the output testdata/<name>.txtar pins in its file
+// "file" as a sequence diagram, and links it.
+func diagram(root, name, file string) (block string, svg []byte, err error) {
+	_, data, err := pinned(root, "diagram", name, file)
+	if err != nil {
+		return "", nil, err
+	}
+	seq, ok := parseSequence(data)
+	if !ok {
+		return "", nil, fmt.Errorf("<!-- diagram: %s %s -->: that output holds no captured segment to draw", name, file)
+	}
+	title := fmt.Sprintf("%s: the segments and states it printed, as a sequence diagram", name)
+	svg = svgDiagram(title, seq)
+	return fmt.Sprintf("![%s](%s)\n", title, svgName(name, file)), svg, nil
+}
+
+// svgName is where a diagram goes, relative to chapters/.
+func svgName(name, file string) string {
+	if file == "want" {
+		return "diagrams/" + name + ".svg"
+	}
+	return "diagrams/" + name + "-" + file + ".svg"
+}
+
+// markdown is the output that testdata/<name>.txtar pins in its file
 // "file", as it is: the example printed Markdown, a table for instance.
 // Blank lines around it keep the markers out of the Markdown block.
-func pinned(root, name, file string) (string, error) {
-	_, data, err := pinnedFile(root, name, file)
+func markdown(root, name, file string) (string, error) {
+	_, data, err := pinned(root, "markdown", name, file)
 	return "\n" + string(data) + "\n", err
 }
 
-func pinnedFile(root, name, file string) (*txtar.Archive, []byte, error) {
+// pinned reads file "file" of testdata/<name>.txtar, for a marker of
+// the kind given.
+func pinned(root, kind, name, file string) (*txtar.Archive, []byte, error) {
 	if file == "" {
-		return nil, nil, fmt.Errorf("the marker for %s names no file of testdata/%[1]s.txtar", name)
+		return nil, nil, fmt.Errorf("<!-- %s: %s --> names no file of testdata/%[2]s.txtar", kind, name)
 	}
 	path := filepath.Join(root, "testdata", name+".txtar")
 	ar, err := txtar.ParseFile(path)
