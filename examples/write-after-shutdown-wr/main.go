@@ -2,8 +2,8 @@
 // open: what write does after our own shutdown(SHUT_WR). It fails with
 // EPIPE and raises SIGPIPE, which kills a C program that has not
 // ignored it. MSG_NOSIGNAL keeps the error and drops the signal; Go's
-// runtime ignores the signal for sockets, so a Go program only sees
-// the error ("broken pipe").
+// runtime drops the signal, so a Go program writing to a socket only
+// sees the error ("broken pipe").
 package main
 
 import (
@@ -41,8 +41,8 @@ func main() {
 	fmt.Printf("client: send(MSG_NOSIGNAL) = %s, signal raised: %s\n", edge.Ret(n, err), edge.SignalName(sig))
 
 	// Go makes the same write(2), and the kernel raises the same
-	// SIGPIPE; the runtime's handler ignores it because the descriptor
-	// is not 1 or 2, and this program goes on to the next line.
+	// SIGPIPE; the runtime's handler drops it (it drops every SIGPIPE
+	// nobody asked for with signal.Notify), and this program goes on.
 	n, err = p.Client.Write([]byte("late"))
 	fmt.Printf("client: conn.Write = %d, err %s, errors.Is(err, syscall.EPIPE) %v\n",
 		n, p.Describe(err), errors.Is(err, syscall.EPIPE))

@@ -26,7 +26,7 @@ import (
 type Capture struct {
 	fd     int
 	role   func(netip.AddrPort) string // "" for an endpoint we don't show
-	base   map[netip.AddrPort]uint32   // first sequence number of each sender
+	base   map[flow]uint32             // first sequence number in each direction
 	marker *net.UDPConn                // on lo: a UDP socket sending to itself
 	wire   *wireMarker                 // on any other interface: a frame sent out
 	buf    []byte
@@ -57,7 +57,7 @@ func NewCapture(iface string, role func(netip.AddrPort) string) (*Capture, error
 	if err != nil {
 		return nil, err
 	}
-	c := &Capture{fd: fd, role: role, base: map[netip.AddrPort]uint32{}, buf: make([]byte, 1<<16)}
+	c := &Capture{fd: fd, role: role, base: map[flow]uint32{}, buf: make([]byte, 1<<16)}
 	// A packet socket on lo sees every packet twice: going out and
 	// coming back in. Keep the incoming copy, as tcpdump does. It is
 	// taken before TCP processes the segment, so once a segment has had
@@ -214,6 +214,10 @@ func (c *Capture) read(deadline time.Time) []byte {
 	}
 }
 
+// flow is one direction of one connection: sequence numbers are
+// relative to the first one seen in it, as tcpdump counts them.
+type flow struct{ from, to netip.AddrPort }
+
 // format prints one segment the way tcpdump does (print-tcp.c), with
 // roles for addresses, relative sequence numbers and no window or
 // options, which vary from run to run.
@@ -222,20 +226,21 @@ func (c *Capture) format(from, to netip.AddrPort, t *layers.TCP, length int) (st
 	if src == "" || dst == "" {
 		return "", false
 	}
-	if _, ok := c.base[from]; !ok || t.SYN {
-		c.base[from] = t.Seq
+	dir, back := flow{from, to}, flow{to, from}
+	if _, ok := c.base[dir]; !ok || t.SYN {
+		c.base[dir] = t.Seq
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s > %s: Flags [%s]", src, dst, flags(t))
 	if length > 0 || t.SYN || t.FIN || t.RST {
-		seq := t.Seq - c.base[from]
+		seq := t.Seq - c.base[dir]
 		fmt.Fprintf(&b, ", seq %d", seq)
 		if length > 0 {
 			fmt.Fprintf(&b, ":%d", seq+uint32(length))
 		}
 	}
 	if t.ACK {
-		fmt.Fprintf(&b, ", ack %d", t.Ack-c.base[to])
+		fmt.Fprintf(&b, ", ack %d", t.Ack-c.base[back])
 	}
 	fmt.Fprintf(&b, ", length %d", length)
 	return b.String(), true

@@ -15,7 +15,7 @@ func TestFormat(t *testing.T) {
 	client := netip.MustParseAddrPort("127.0.0.1:40000")
 	server := netip.MustParseAddrPort("127.0.0.1:50000")
 	other := netip.MustParseAddrPort("127.0.0.1:60000")
-	c := &Capture{base: map[netip.AddrPort]uint32{}, role: func(a netip.AddrPort) string {
+	c := &Capture{base: map[flow]uint32{}, role: func(a netip.AddrPort) string {
 		return map[netip.AddrPort]string{client: "client", server: "server"}[a]
 	}}
 	const cisn, sisn = 4000000000, 123

@@ -36,13 +36,17 @@ import (
 	"os/signal"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"syscall"
+	"time"
 )
 
 var (
 	mu       sync.Mutex
 	cleanups []func()
 	sigOnce  sync.Once
+	exiting  atomic.Bool
+	exited   = make(chan struct{})
 )
 
 // AtExit registers f to run when the program ends through [Exit],
@@ -63,8 +67,21 @@ func AtExit(f func()) {
 	cleanups = append(cleanups, f)
 }
 
-// Exit runs the functions registered with [AtExit] and exits.
+// Exit runs the functions registered with [AtExit] and exits. Only
+// the first call does: a later one (a Fatalf in the main goroutine
+// while SIGINT's clean-up removes what it was using, say) waits for
+// the first to end the program, so that the exit status is the first
+// one's. Should the later call come from a clean-up itself, it ends the
+// program after a bound rather than wait for itself forever.
 func Exit(code int) {
+	if exiting.Swap(true) {
+		select {
+		case <-exited:
+			select {} // the first call is ending the program
+		case <-time.After(5 * time.Second):
+			os.Exit(code)
+		}
+	}
 	mu.Lock()
 	fs := cleanups
 	cleanups = nil
@@ -72,6 +89,7 @@ func Exit(code int) {
 	for i := len(fs) - 1; i >= 0; i-- {
 		fs[i]()
 	}
+	close(exited)
 	os.Exit(code)
 }
 

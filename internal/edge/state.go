@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"strings"
 	"syscall"
 
 	"github.com/vishvananda/netlink"
@@ -60,6 +61,11 @@ func DiagState(nl *netlink.Handle, local, remote *net.TCPAddr) (string, error) {
 
 // Diag returns the sock_diag record of one connection (state, timer,
 // queues), or nil when the kernel has none.
+//
+// The kernel matches a sock_diag request by ports only, so the answer
+// can be another socket on the same port (a listener, say, once our
+// connection is gone), or several: Diag keeps only the socket whose
+// four addresses are ours.
 func Diag(nl *netlink.Handle, local, remote *net.TCPAddr) (*netlink.Socket, error) {
 	for range 3 {
 		s, err := nl.SocketGet(local, remote)
@@ -69,10 +75,37 @@ func Diag(nl *netlink.Handle, local, remote *net.TCPAddr) (*netlink.Socket, erro
 		case err != nil && errors.Is(err, syscall.ENOENT),
 			err != nil && err.Error() == "no message nor error from netlink":
 			return nil, nil
+		case err != nil && strings.Contains(err.Error(), "matching sockets"):
+			return diagAll(nl, local, remote)
 		case err != nil:
 			return nil, fmt.Errorf("sock_diag %v->%v: %w", local, remote, err)
+		}
+		if !same(s, local, remote) {
+			return diagAll(nl, local, remote)
 		}
 		return s, nil
 	}
 	return nil, fmt.Errorf("sock_diag %v->%v: dump interrupted three times", local, remote)
+}
+
+// diagAll looks for the connection among all TCP sockets.
+func diagAll(nl *netlink.Handle, local, remote *net.TCPAddr) (*netlink.Socket, error) {
+	all, err := nl.SocketDiagTCP(unix.AF_INET)
+	for i := 0; i < 2 && errors.Is(err, netlink.ErrDumpInterrupted); i++ {
+		all, err = nl.SocketDiagTCP(unix.AF_INET)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("sock_diag: %w", err)
+	}
+	for _, s := range all {
+		if same(s, local, remote) {
+			return s, nil
+		}
+	}
+	return nil, nil
+}
+
+func same(s *netlink.Socket, local, remote *net.TCPAddr) bool {
+	return s.ID.Source.Equal(local.IP) && int(s.ID.SourcePort) == local.Port &&
+		s.ID.Destination.Equal(remote.IP) && int(s.ID.DestinationPort) == remote.Port
 }
