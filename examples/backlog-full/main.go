@@ -15,6 +15,7 @@ import (
 	"tcpedges/internal/edge"
 )
 
+//tcpedges:wait 1s the dropped SYN is retransmitted after 1 s (TCP_TIMEOUT_INIT)
 func main() {
 	edge.ParseFlags()
 	// A host of our own, so that its counters count this program's

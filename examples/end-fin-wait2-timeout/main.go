@@ -17,6 +17,7 @@ import (
 	"tcpedges/internal/edge"
 )
 
+//tcpedges:wait 1s tcp_fin_timeout=1 in the server host
 func main() {
 	edge.ParseFlags()
 	h := edge.NewHost("host")

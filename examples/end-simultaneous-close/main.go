@@ -14,6 +14,7 @@ import (
 	"tcpedges/internal/edge"
 )
 
+//tcpedges:wait 200ms the held FINs are retransmitted after one RTO (200 ms)
 func main() {
 	edge.ParseFlags()
 	a, b := edge.NewHost("a"), edge.NewHost("b")

@@ -16,6 +16,7 @@ import (
 	"tcpedges/internal/edge"
 )
 
+//tcpedges:wait 3s SYN retries: tcp_syn_retries=1 in the client, linear 1 s timeouts
 func main() {
 	edge.ParseFlags()
 	lab := edge.NewLab()

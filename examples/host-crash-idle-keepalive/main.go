@@ -16,6 +16,7 @@ import (
 	"tcpedges/internal/edge"
 )
 
+//tcpedges:wait 3s keepalive: 1 s idle, then 2 probes 1 s apart (TCP_KEEPIDLE, TCP_KEEPINTVL, TCP_KEEPCNT)
 func main() {
 	edge.ParseFlags()
 	lab := edge.NewLab()

@@ -15,6 +15,7 @@ import (
 	"tcpedges/internal/edge"
 )
 
+//tcpedges:wait 1650ms retransmissions: tcp_retries2=1 in the client (RTO 0.2 s doubling, after a tail loss probe)
 func main() {
 	edge.ParseFlags()
 	lab := edge.NewLab()

@@ -17,6 +17,7 @@ import (
 	"tcpedges/internal/edge"
 )
 
+//tcpedges:wait 900ms TCP_USER_TIMEOUT 500 ms, counted from the first retransmission
 func main() {
 	edge.ParseFlags()
 	lab := edge.NewLab()

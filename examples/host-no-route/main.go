@@ -16,6 +16,7 @@ import (
 	"tcpedges/internal/edge"
 )
 
+//tcpedges:wait 1s the SYN that met the ICMP under the socket lock is resent after 1 s
 func main() {
 	edge.ParseFlags()
 	lab := edge.NewLab()
