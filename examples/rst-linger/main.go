@@ -15,6 +15,8 @@ import (
 	"tcpedges/internal/edge"
 )
 
+//tcpedges:wait 80ms the server's delayed ACKs of two FINs that follow data (TCP_ATO_MIN, 40 ms each)
+//tcpedges:slow three connections, each with its own capture, add about 50 ms to the 80 ms of delayed ACKs the lingering close waits for
 func main() {
 	edge.ParseFlags()
 
