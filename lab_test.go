@@ -10,6 +10,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 )
 
 // A lab example leaves nothing behind, whether it ends by itself or is
@@ -125,3 +126,78 @@ func interfaces(t *testing.T) string {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+// Every example that makes hosts (network namespaces) removes them all
+// when SIGINT interrupts it mid-run: it is started, interrupted as soon
+// as it holds a namespace of its own, and must end with status 130 (or
+// 0, when it finished first) leaving no namespace, process, mount or
+// interface behind.
+func TestEveryLabExampleCleansUpOnSIGINT(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root: network namespaces")
+	}
+	sources, _ := filepath.Glob("examples/*/main.go")
+	for _, src := range sources {
+		code, err := os.ReadFile(src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(string(code), "edge.NewHost(") && !strings.Contains(string(code), "edge.NewLab(") {
+			continue
+		}
+		name := filepath.Base(filepath.Dir(src))
+		t.Run(name, func(t *testing.T) {
+			links := interfaces(t)
+			cmd := exec.Command(filepath.Join(binDir, name))
+			var stderr strings.Builder
+			cmd.Stderr = &stderr
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			done := make(chan error, 1)
+			go func() { done <- cmd.Wait() }()
+			// Watch /proc until the example holds a namespace of its
+			// own, then interrupt it. There is no event to wait on
+			// for "another process made a namespace", so ask again.
+			var seen map[string]bool
+			var err error
+			tick := time.NewTicker(200 * time.Microsecond)
+			defer tick.Stop()
+		watch:
+			for {
+				select {
+				case err = <-done:
+					break watch
+				case <-tick.C:
+					if seen = namespacesOf(t, cmd.Process.Pid); len(seen) > 0 {
+						cmd.Process.Signal(syscall.SIGINT)
+						err = <-done
+						break watch
+					}
+				}
+			}
+			code := 0
+			if ee, ok := err.(*exec.ExitError); ok {
+				code = ee.ExitCode()
+			} else if err != nil {
+				t.Fatal(err)
+			}
+			want := name + ": interrupted by interrupt\n"
+			switch {
+			case code == 130 && strings.Contains(stderr.String(), want):
+			case code == 0 && stderr.Len() == 0:
+				t.Logf("ended before the interrupt")
+			default:
+				t.Errorf("status %d, stderr %q; want 130 and %q", code, stderr.String(), want)
+			}
+			for ns := range seen {
+				if holders := holdersOf(t, ns); len(holders) > 0 {
+					t.Errorf("%s is still held by %v", ns, holders)
+				}
+			}
+			if after := interfaces(t); after != links {
+				t.Errorf("the machine's interfaces changed from %s to %s", links, after)
+			}
+		})
+	}
+}

@@ -53,6 +53,15 @@ var (
 // [Fatalf], SIGINT or SIGTERM, last registered first. Labs use it to
 // remove what they made on every exit path.
 func AtExit(f func()) {
+	catchSignals()
+	mu.Lock()
+	defer mu.Unlock()
+	cleanups = append(cleanups, f)
+}
+
+// catchSignals makes SIGINT and SIGTERM run the clean-ups and exit
+// with 128 plus the signal's number.
+func catchSignals() {
 	sigOnce.Do(func() {
 		c := make(chan os.Signal, 1)
 		signal.Notify(c, syscall.SIGINT, syscall.SIGTERM)
@@ -62,9 +71,6 @@ func AtExit(f func()) {
 			Exit(128 + int(s.(syscall.Signal)))
 		}()
 	})
-	mu.Lock()
-	defer mu.Unlock()
-	cleanups = append(cleanups, f)
 }
 
 // Exit runs the functions registered with [AtExit] and exits. Only

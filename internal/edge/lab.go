@@ -18,11 +18,12 @@ import (
 //
 // The namespace has no name, so nothing outside the program can find
 // or keep it: the kernel removes it, with every interface in it, once
-// the program has closed its handle and its sockets. That happens on
-// [Host.Close], on every exit through [Exit], [Fatalf], SIGINT or
-// SIGTERM (see [AtExit]), and — being the kernel's doing — even when
-// the program is killed. The namespace the program started in is never
-// changed.
+// the program has closed its handle and its sockets: on [Host.Close],
+// and on every exit — normal, [Fatalf], SIGINT, SIGTERM, even SIGKILL
+// — since the kernel closes what a process held when it ends. So no
+// clean-up needs registering for a host, and none runs behind the back
+// of code still using it when SIGINT arrives. The namespace the
+// program started in is never changed.
 type Host struct {
 	Name string
 	ns   netns.NsHandle
@@ -32,6 +33,9 @@ type Host struct {
 // NewHost creates a host with its loopback up. It needs root
 // (CAP_SYS_ADMIN); without it the program ends saying how to run it.
 func NewHost(name string) *Host {
+	// Catch SIGINT before there is anything to remove: from here on it
+	// runs the clean-ups instead of killing the program outright.
+	catchSignals()
 	var ns netns.NsHandle
 	err := onLockedThread(func() error {
 		orig, err := netns.Get()
@@ -54,7 +58,6 @@ func NewHost(name string) *Host {
 	nl, err := netlink.NewHandleAt(ns)
 	Check(err, "netlink in host "+name)
 	h := &Host{Name: name, ns: ns, nl: nl}
-	AtExit(h.Close)
 	lo, err := nl.LinkByName("lo")
 	Check(err, name+": find lo")
 	Check(nl.LinkSetUp(lo), name+": set lo up")
