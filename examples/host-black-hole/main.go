@@ -36,27 +36,14 @@ func main() {
 	s.PrintSegments()
 }
 
-// connect connects from the client host, as C does: socket, bind, a
-// blocking connect. It names the client's end "client".
+// connect connects from the client host, as C does: a blocking
+// connect(2) on a socket made there.
 func connect(lab *edge.Lab, s *edge.Scene, to netip.AddrPort) (error, time.Duration) {
-	var fd int
-	var err error
-	var elapsed time.Duration
-	lab.Client.Do(func() {
-		fd, err = unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
-		check(err)
-		// Bound first, so that the capture knows its port before the SYN.
-		check(unix.Bind(fd, &unix.SockaddrInet4{Addr: lab.ClientAddr.As4()}))
-		sa, gerr := unix.Getsockname(fd)
-		check(gerr)
-		port := sa.(*unix.SockaddrInet4).Port
-		s.Name(net.TCPAddrFromAddrPort(netip.AddrPortFrom(lab.ClientAddr, uint16(port))), "client")
-		start := time.Now()
-		err = unix.Connect(fd, &unix.SockaddrInet4{Addr: to.Addr().As4(), Port: int(to.Port())})
-		elapsed = time.Since(start)
-	})
-	unix.Close(fd)
-	return err, elapsed
+	fd := lab.ClientSocket(s)
+	defer unix.Close(fd)
+	start := time.Now()
+	err := unix.Connect(fd, &unix.SockaddrInet4{Addr: to.Addr().As4(), Port: int(to.Port())})
+	return err, time.Since(start)
 }
 
 func check(err error) { edge.Check(err, "unexpected error") }

@@ -378,3 +378,23 @@ func (l *Lab) Pair() *Pair {
 	p.Server = s.Accept(ln, "server")
 	return p
 }
+
+// ClientSocket makes a TCP socket in the client host, bound to the
+// client's address on a port the kernel picks, and names it "client"
+// in the scene, so that the capture knows it before its first SYN. A
+// socket stays in the namespace it was made in: the example can call
+// connect(2) on it from anywhere.
+func (l *Lab) ClientSocket(s *Scene) int {
+	var fd int
+	l.Client.Do(func() {
+		var err error
+		fd, err = unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+		Check(err, "client: socket")
+		Check(unix.Bind(fd, &unix.SockaddrInet4{Addr: l.ClientAddr.As4()}), "client: bind")
+	})
+	sa, err := unix.Getsockname(fd)
+	Check(err, "client: getsockname")
+	port := sa.(*unix.SockaddrInet4).Port
+	s.Name(net.TCPAddrFromAddrPort(netip.AddrPortFrom(l.ClientAddr, uint16(port))), "client")
+	return fd
+}
