@@ -267,18 +267,15 @@ func Forget(fd int) {
 // and returns what the kernel reported last. what says what it waits
 // for, when it does not come.
 func WaitInfo(fd int, wait time.Duration, what string, cond func(*unix.TCPInfo) bool) *unix.TCPInfo {
-	deadline := time.Now().Add(wait)
-	for d := 20 * time.Microsecond; ; d = min(2*d, time.Millisecond) {
-		info, err := unix.GetsockoptTCPInfo(fd, unix.IPPROTO_TCP, unix.TCP_INFO)
+	var info *unix.TCPInfo
+	pollFor(wait, what, func() (bool, string) {
+		var err error
+		info, err = unix.GetsockoptTCPInfo(fd, unix.IPPROTO_TCP, unix.TCP_INFO)
 		Check(err, "getsockopt TCP_INFO")
-		if cond(info) {
-			return info
-		}
-		if time.Now().After(deadline) {
-			Fatalf("waited %v for %s, but it is %s (retransmits %d, backoff %d, rto %d, unacked %d, total %d, probes %d)", wait, what, StateName(info.State), info.Retransmits, info.Backoff, info.Rto, info.Unacked, info.Total_retrans, info.Probes)
-		}
-		time.Sleep(d)
-	}
+		return cond(info), fmt.Sprintf("it is %s (retransmits %d, backoff %d, rto %d, unacked %d, total %d, probes %d)",
+			StateName(info.State), info.Retransmits, info.Backoff, info.Rto, info.Unacked, info.Total_retrans, info.Probes)
+	})
+	return info
 }
 
 // Counter returns one of the kernel's counters inside the host, by

@@ -20,14 +20,19 @@ var Timeout = 2 * time.Second
 // again is the only way to wait for one; the interval is not a guess
 // at how long the change takes, which does not change the output.
 func poll(what string, cond func() (ok bool, now string)) {
-	deadline := time.Now().Add(Timeout)
+	pollFor(Timeout, what, cond)
+}
+
+// pollFor is poll bounded by wait instead of [Timeout].
+func pollFor(wait time.Duration, what string, cond func() (ok bool, now string)) {
+	deadline := time.Now().Add(wait)
 	for d := 20 * time.Microsecond; ; d = min(2*d, time.Millisecond) {
 		ok, now := cond()
 		if ok {
 			return
 		}
 		if time.Now().After(deadline) {
-			Fatalf("waited %v for %s, but %s", Timeout, what, now)
+			Fatalf("waited %v for %s, but %s", wait, what, now)
 		}
 		time.Sleep(d)
 	}
