@@ -4,6 +4,7 @@
 package tcpedges_test
 
 import (
+	"crypto/sha256"
 	"flag"
 	"fmt"
 	"os"
@@ -20,40 +21,94 @@ import (
 
 var update = flag.Bool("update", false, "rewrite the expected output in testdata/*.txtar")
 
-// binDir holds the examples, built once for all scripts.
+// binDir holds the examples, built for all scripts into a folder that
+// outlives the run: the go command relinks only what changed.
 var binDir string
 
 func TestMain(m *testing.M) {
+	if example := os.Getenv(refuseEnv); example != "" {
+		refuseUserNamespaces(example)
+	}
 	flag.Parse()
-	dir, err := os.MkdirTemp("", "tcp-edges-bin")
+	// The scripts mostly wait on the kernel's timers, not on a CPU:
+	// run more of them at once than there are cores, unless told.
+	parallel := false
+	flag.Visit(func(f *flag.Flag) { parallel = parallel || f.Name == "test.parallel" })
+	if !parallel {
+		flag.Set("test.parallel", "16")
+	}
+	dir, err := examplesDir()
+	if err == nil {
+		binDir = dir
+		err = buildExamples(dir)
+	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	// Readable by all: a script runs an example as an unprivileged user.
-	if err := os.Chmod(dir, 0o755); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
+	os.Exit(m.Run())
+}
+
+// examplesDir is this checkout's folder for the built examples, in the
+// user's cache (~/.cache/tcp-edges/examples-<hash of the checkout's
+// path>): two checkouts never share one.
+func examplesDir() (string, error) {
+	cache, err := os.UserCacheDir()
+	if err != nil {
+		return "", fmt.Errorf("no folder for the built examples: %v", err)
 	}
-	binDir = dir
-	code := 1
-	if err := buildExamples(dir); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-	} else {
-		code = m.Run()
+	root, err := filepath.Abs(".")
+	if err != nil {
+		return "", err
 	}
-	os.RemoveAll(dir)
-	os.Exit(code)
+	sum := sha256.Sum256([]byte(root))
+	dir := filepath.Join(cache, "tcp-edges", fmt.Sprintf("examples-%x", sum[:6]))
+	return dir, os.MkdirAll(dir, 0o755)
 }
 
 // buildExamples builds every example into dir, named after its folder.
+// An example that is up to date is not linked again.
 func buildExamples(dir string) error {
+	list := exec.Command(goTool(), "list", "-deps", "-f", "{{if .Module}}{{if .Module.Main}}{{.Dir}}{{end}}{{end}}", "./examples/...")
+	list.Stderr = os.Stderr
+	out, err := list.Output()
+	if err != nil {
+		return fmt.Errorf("listing the examples' packages: %v", err)
+	}
+	sources = strings.Fields(string(out))
 	cmd := exec.Command(goTool(), "build", "-o", dir+string(filepath.Separator), "./examples/...")
 	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
 	if err := cmd.Run(); err != nil {
 		return fmt.Errorf("building the examples: %v", err)
 	}
 	return nil
+}
+
+// sources are the folders of this module's packages the examples are
+// built from.
+var sources []string
+
+// usesExamples tells Go's test cache what the examples are built from.
+// Go caches a test's result, keyed by the files the test opened (and
+// only while tests run: not in TestMain); it cannot see what a child go
+// build read. So a test that runs examples lists the folder of each of
+// their packages, and looks at the module's files and the environment
+// that changes how go build builds: a change to any of them runs the
+// tests again instead of answering from the cache.
+func usesExamples(t *testing.T) {
+	for _, dir := range sources {
+		if _, err := os.ReadDir(dir); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, f := range []string{"go.mod", "go.sum"} {
+		if _, err := os.Stat(f); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, v := range []string{"GOFLAGS", "GOEXPERIMENT", "CGO_ENABLED", "GOAMD64", "GOTOOLCHAIN", "GOENV"} {
+		os.Getenv(v)
+	}
 }
 
 // goTool finds the go command, also where sudo (go test -exec sudo)
@@ -66,6 +121,17 @@ func goTool() string {
 }
 
 func TestScripts(t *testing.T) {
+	usesExamples(t)
+	// An example runs in namespaces of its own (edge.ParseFlags); where
+	// the kernel refuses them to a user, no script can run. That is a
+	// failure, in one line, not a quiet skip.
+	probe := exec.Command(filepath.Join(binDir, "read-after-close"))
+	var stderr strings.Builder
+	probe.Stderr = &stderr
+	if probe.Run() != nil && strings.Contains(stderr.String(), "refused") {
+		scripts, _ := filepath.Glob("testdata/*.txtar")
+		t.Fatalf("none of the %d scripts can run here: %s", len(scripts), strings.TrimSpace(stderr.String()))
+	}
 	testscript.Run(t, testscript.Params{
 		Dir:                 "testdata",
 		UpdateScripts:       *update,
@@ -74,13 +140,6 @@ func TestScripts(t *testing.T) {
 		Setup: func(env *testscript.Env) error {
 			env.Setenv("PATH", binDir+string(os.PathListSeparator)+env.Getenv("PATH"))
 			return nil
-		},
-		Condition: func(cond string) (bool, error) {
-			switch cond {
-			case "root":
-				return os.Geteuid() == 0, nil
-			}
-			return false, fmt.Errorf("unknown condition %q", cond)
 		},
 	})
 }
@@ -130,6 +189,7 @@ func TestExamplesDoNotSleep(t *testing.T) {
 // argument with one sentence on stderr, nothing on stdout and status 2,
 // before it does anything.
 func TestEveryExampleRejectsBadUsage(t *testing.T) {
+	usesExamples(t)
 	entries, err := os.ReadDir(binDir)
 	if err != nil {
 		t.Fatal(err)

@@ -18,9 +18,7 @@ import (
 // process, a descriptor or an nsfs mount), no process, and no
 // interface in the machine's own namespace.
 func TestLabLeavesNothing(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("needs root: network namespaces")
-	}
+	usesExamples(t)
 	for _, interrupt := range []bool{false, true} {
 		links := interfaces(t)
 		cmd := exec.Command(filepath.Join(binDir, "host-shutdown-vs-crash"))
@@ -59,8 +57,8 @@ func TestLabLeavesNothing(t *testing.T) {
 		} else if err != nil {
 			t.Errorf("host-shutdown-vs-crash: %v, stderr %q", err, stderr.String())
 		}
-		if len(seen) < 3 {
-			t.Fatalf("saw %d network namespaces of the example mid-run, want its 3 hosts: %v", len(seen), seen)
+		if len(seen) < 4 {
+			t.Fatalf("saw %d network namespaces of the example mid-run, want its 3 hosts and its own: %v", len(seen), seen)
 		}
 		for ns := range seen {
 			if holders := holdersOf(t, ns); len(holders) > 0 {
@@ -73,20 +71,52 @@ func TestLabLeavesNothing(t *testing.T) {
 	}
 }
 
-// namespacesOf returns the network namespaces, other than its own,
-// that process pid holds through a descriptor or a thread.
+// namespacesOf returns the network namespaces that process pid, or a
+// process it started, holds through a descriptor or a thread, other
+// than the one the process itself is in: the hosts of a lab. The
+// example's own namespace, which it entered at start, is returned too
+// once it holds hosts, so that its removal is checked as well.
 func namespacesOf(t *testing.T, pid int) map[string]bool {
-	own, _ := os.Readlink("/proc/self/ns/net")
 	found := map[string]bool{}
-	dir := filepath.Join("/proc", itoa(pid))
-	links, _ := filepath.Glob(filepath.Join(dir, "fd", "*"))
-	tasks, _ := filepath.Glob(filepath.Join(dir, "task", "*", "ns", "net"))
-	for _, l := range append(links, tasks...) {
-		if target, err := os.Readlink(l); err == nil && strings.HasPrefix(target, "net:[") && target != own {
-			found[target] = true
+	var own []string
+	for _, p := range family(pid) {
+		dir := filepath.Join("/proc", itoa(p))
+		self, _ := os.Readlink(filepath.Join(dir, "ns", "net"))
+		own = append(own, self)
+		links, _ := filepath.Glob(filepath.Join(dir, "fd", "*"))
+		tasks, _ := filepath.Glob(filepath.Join(dir, "task", "*", "ns", "net"))
+		for _, l := range append(links, tasks...) {
+			if target, err := os.Readlink(l); err == nil && strings.HasPrefix(target, "net:[") && target != self {
+				found[target] = true
+			}
+		}
+	}
+	if len(found) > 0 {
+		host, _ := os.Readlink("/proc/self/ns/net")
+		for _, ns := range own {
+			if ns != host && ns != "" {
+				found[ns] = true
+			}
 		}
 	}
 	return found
+}
+
+// family is pid and every process it started, and theirs.
+func family(pid int) []int {
+	pids := []int{pid}
+	for i := 0; i < len(pids); i++ {
+		files, _ := filepath.Glob(filepath.Join("/proc", itoa(pids[i]), "task", "*", "children"))
+		for _, f := range files {
+			b, _ := os.ReadFile(f)
+			for _, c := range strings.Fields(string(b)) {
+				if n, err := strconv.Atoi(c); err == nil {
+					pids = append(pids, n)
+				}
+			}
+		}
+	}
+	return pids
 }
 
 // holdersOf lists what still holds the namespace ns ("net:[...]"):
@@ -133,9 +163,7 @@ func itoa(n int) string { return strconv.Itoa(n) }
 // 0, when it finished first) leaving no namespace, process, mount or
 // interface behind.
 func TestEveryLabExampleCleansUpOnSIGINT(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("needs root: network namespaces")
-	}
+	usesExamples(t)
 	sources, _ := filepath.Glob("examples/*/main.go")
 	for _, src := range sources {
 		code, err := os.ReadFile(src)

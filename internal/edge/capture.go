@@ -78,8 +78,14 @@ func NewCapture(iface string, role func(netip.AddrPort) string) (*Capture, error
 		err = attach(fd, filter)
 	}
 	if err == nil {
-		// Room for a few thousand packets between two reads.
+		// Room for a few thousand packets between two reads. Beyond
+		// net.core.rmem_max only root of the machine may go (the
+		// kernel asks capable(CAP_NET_ADMIN), not the namespace's):
+		// in a user namespace the queue holds a few hundred.
 		err = unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUFFORCE, 16<<20)
+		if err == unix.EPERM {
+			err = unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUF, 16<<20)
+		}
 	}
 	if err == nil {
 		err = unix.Bind(fd, &unix.SockaddrLinklayer{Protocol: htons(unix.ETH_P_ALL), Ifindex: ifi.Index})

@@ -116,15 +116,27 @@ func Check(err error, what string) {
 func Name() string { return filepath.Base(os.Args[0]) }
 
 // ParseFlags parses the command line for an example, which takes the
-// flags it defines and no arguments. -h prints them; anything else
-// wrong ends the program with one sentence and status 2.
+// flags it defines and no arguments. -h says what the example shows
+// and prints the flags; anything else wrong ends the program with one
+// sentence and status 2.
+//
+// Then the program enters a network namespace of its own (see
+// enterSandbox): it must be the first thing an example does.
 func ParseFlags() {
+	parseFlags()
+	enterSandbox()
+}
+
+func parseFlags() {
 	fs := flag.CommandLine
 	fs.Init(Name(), flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	err := fs.Parse(os.Args[1:])
 	switch {
 	case errors.Is(err, flag.ErrHelp):
+		if a, ok := about[Name()]; ok {
+			fmt.Printf("%s: %s\n(%s)\n", Name(), a.shows, a.chapter)
+		}
 		n := 0
 		fs.VisitAll(func(*flag.Flag) { n++ })
 		if n == 0 {

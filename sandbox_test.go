@@ -1,0 +1,68 @@
+package tcpedges_test
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+
+	"golang.org/x/sys/unix"
+)
+
+// refuseEnv makes the test binary, started again by
+// TestRefusedUserNamespace, a user without user namespaces: see
+// refuseUserNamespaces.
+const refuseEnv = "TCPEDGES_TEST_REFUSE"
+
+// Where the kernel refuses a user namespace, an example says so in one
+// sentence naming the setting and the two ways out, exits with status
+// 1 and prints nothing else. The refusal is real: the example runs in
+// a user namespace whose user.max_user_namespaces is 0, as a process
+// without capabilities, as a user is.
+func TestRefusedUserNamespace(t *testing.T) {
+	usesExamples(t)
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"read-after-close", "host-reboot"} {
+		cmd := exec.Command(self)
+		cmd.Env = append(os.Environ(), refuseEnv+"="+filepath.Join(binDir, name))
+		cmd.SysProcAttr = &syscall.SysProcAttr{
+			Cloneflags:  syscall.CLONE_NEWUSER,
+			UidMappings: []syscall.SysProcIDMap{{ContainerID: 0, HostID: os.Getuid(), Size: 1}},
+			GidMappings: []syscall.SysProcIDMap{{ContainerID: 0, HostID: os.Getgid(), Size: 1}},
+		}
+		var stdout, stderr strings.Builder
+		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		err := cmd.Run()
+		want := name + ": a user needs a user namespace of their own to run this example, and the kernel refused one (ENOSPC): " +
+			"the setting user.max_user_namespaces=0 forbids it; run it with sudo, or change that setting\n"
+		if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 1 || stdout.Len() > 0 || stderr.String() != want {
+			t.Errorf("%s: %v, stdout %q, stderr %q; want status 1 and %q", name, err, stdout.String(), stderr.String(), want)
+		}
+	}
+}
+
+// refuseUserNamespaces, in a user namespace of its own, forbids new
+// user namespaces in it, gives up every capability for good, and runs
+// the example: it is then a user whom the kernel refuses a user
+// namespace.
+func refuseUserNamespaces(example string) {
+	check := func(err error, what string) {
+		if err != nil {
+			os.Stderr.WriteString("refuse user namespaces: " + what + ": " + err.Error() + "\n")
+			os.Exit(3)
+		}
+	}
+	check(os.WriteFile("/proc/sys/user/max_user_namespaces", []byte("0"), 0), "set user.max_user_namespaces")
+	// Without SECBIT_NOROOT, uid 0 would get every capability back
+	// at execve (SECBIT_NOROOT and its lock, linux/securebits.h).
+	const noRoot, noRootLocked = 1 << 0, 1 << 1
+	check(unix.Prctl(unix.PR_SET_SECUREBITS, noRoot|noRootLocked, 0, 0, 0), "securebits")
+	var none [2]unix.CapUserData
+	check(unix.Capset(&unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}, &none[0]), "drop capabilities")
+	check(unix.Exec(example, []string{filepath.Base(example)}, os.Environ()), "exec "+example)
+}
