@@ -213,3 +213,22 @@ func TestEveryExampleRejectsBadUsage(t *testing.T) {
 		}
 	}
 }
+
+// Every example's -h says in a sentence what it shows and which chapter
+// it belongs to, then its usage, with status 0.
+func TestEveryExampleSaysWhatItShows(t *testing.T) {
+	usesExamples(t)
+	entries, err := os.ReadDir(binDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		name := e.Name()
+		out, err := exec.Command(filepath.Join(binDir, name), "-h").Output()
+		lines := strings.Split(string(out), "\n")
+		if err != nil || len(lines) < 3 || !strings.HasPrefix(lines[0], name+": ") || !strings.HasSuffix(lines[0], ".") ||
+			!strings.HasPrefix(lines[1], `(Chapter "`) || !strings.HasPrefix(lines[2], "usage: "+name) {
+			t.Errorf("%s -h: %v, %q; want what it shows, its chapter, its usage", name, err, out)
+		}
+	}
+}

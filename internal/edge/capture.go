@@ -15,7 +15,8 @@ import (
 )
 
 // Capture reads the segments of chosen connections off an interface
-// with an AF_PACKET socket (which needs root), and prints them like
+// with an AF_PACKET socket (which needs CAP_NET_RAW over the
+// network namespace, as the program has in its own), and prints them like
 // tcpdump does, with roles for addresses and relative sequence
 // numbers:
 //

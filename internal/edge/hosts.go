@@ -39,8 +39,7 @@ var (
 	everywhere      = netip.MustParsePrefix("0.0.0.0/0")
 )
 
-// NewLab builds the lab. It needs root; without it the program ends
-// saying how to run it.
+// NewLab builds the lab.
 func NewLab() *Lab {
 	l := &Lab{
 		Client: NewHost("client"), Router: NewHost("router"), Server: NewHost("server"),

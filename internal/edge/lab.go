@@ -1,7 +1,6 @@
 package edge
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -10,7 +9,6 @@ import (
 
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
-	"golang.org/x/sys/unix"
 )
 
 // Host is a simulated host: a network namespace this program creates,
@@ -30,8 +28,8 @@ type Host struct {
 	nl   *netlink.Handle // netlink, inside the host
 }
 
-// NewHost creates a host with its loopback up. It needs root
-// (CAP_SYS_ADMIN); without it the program ends saying how to run it.
+// NewHost creates a host with its loopback up, inside the program's
+// own network namespace (see [ParseFlags]), where it may.
 func NewHost(name string) *Host {
 	// Catch SIGINT before there is anything to remove: from here on it
 	// runs the clean-ups instead of killing the program outright.
@@ -51,9 +49,6 @@ func NewHost(name string) *Host {
 		}
 		return netns.Set(orig)
 	})
-	if errors.Is(err, unix.EPERM) {
-		Fatalf("creating a network namespace needs root: run go run -exec sudo ./examples/%s", Name())
-	}
 	Check(err, "create host "+name)
 	nl, err := netlink.NewHandleAt(ns)
 	Check(err, "netlink in host "+name)

@@ -2,7 +2,6 @@ package edge
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net"
 	"net/netip"
@@ -21,28 +20,22 @@ import (
 // A scene lives in the network namespace of the thread that made it:
 // inside [Host.Do], that host's.
 type Scene struct {
-	capture       *Capture
-	diag          *netlink.Handle
-	mu            sync.Mutex
-	names         map[netip.AddrPort]string
-	saidNoCapture bool
+	capture *Capture
+	diag    *netlink.Handle
+	mu      sync.Mutex
+	names   map[netip.AddrPort]string
 
 	lab        *Lab            // the lab of a scene made by [Lab.NewScene]
 	serverDiag *netlink.Handle // sock_diag in the lab's server
 }
 
-// NewScene starts a scene, with a capture on loopback when the program
-// may capture (it needs root).
+// NewScene starts a scene, with a capture on loopback.
 func NewScene() *Scene {
 	diag, err := netlink.NewHandle(unix.NETLINK_INET_DIAG)
 	Check(err, "open sock_diag")
 	s := &Scene{diag: diag, names: map[netip.AddrPort]string{}}
 	s.capture, err = NewCapture("lo", s.role)
-	if errors.Is(err, unix.EPERM) {
-		s.capture = nil
-	} else {
-		Check(err, "start the capture on lo")
-	}
+	Check(err, "start the capture on lo")
 	return s
 }
 
@@ -127,16 +120,8 @@ func (s *Scene) End(role string, c *net.TCPConn) *End {
 // PrintSegments prints, indented, the segments between named
 // endpoints since the last call, or "(no segment)". Call it once the
 // last segment has had its effect on its receiver (see
-// [Capture.Segments]). Without root it says once that the capture was
-// left out.
+// [Capture.Segments]).
 func (s *Scene) PrintSegments() {
-	if s.capture == nil {
-		if !s.saidNoCapture {
-			fmt.Printf("  (capture left out: it needs root; run go run -exec sudo ./examples/%s)\n", Name())
-			s.saidNoCapture = true
-		}
-		return
-	}
 	segs := s.capture.Segments()
 	if len(segs) == 0 {
 		fmt.Println("  (no segment)")
@@ -161,9 +146,7 @@ func (s *Scene) Describe(err error) string {
 // Close ends the capture and sock_diag. Sockets are the example's to
 // close.
 func (s *Scene) Close() {
-	if s.capture != nil {
-		s.capture.Close()
-	}
+	s.capture.Close()
 	s.diag.Close()
 	if s.serverDiag != nil {
 		s.serverDiag.Close()

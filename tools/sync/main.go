@@ -169,6 +169,25 @@ func run(root string, check bool) error {
 			problems = append(problems, fmt.Sprintf("example %s is shown in no chapter (add <!-- code: %[1]s --> to one)", name))
 		}
 	}
+	// What each example's -h says, where the tree has the edge package.
+	if _, err := os.Stat(filepath.Join(root, filepath.Dir(aboutFile))); err == nil {
+		path := filepath.Join(root, aboutFile)
+		src, err := about(root)
+		if err != nil {
+			return err
+		}
+		old, _ := os.ReadFile(path)
+		switch {
+		case bytes.Equal(old, src):
+		case check:
+			stale = append(stale, path)
+		default:
+			if err := os.WriteFile(path, src, 0o644); err != nil {
+				return err
+			}
+			fmt.Println("sync: wrote", path)
+		}
+	}
 	if len(stale) > 0 {
 		problems = append(problems, fmt.Sprintf("out of date: %s (run go run ./tools/sync)", strings.Join(stale, ", ")))
 	}
@@ -309,31 +328,19 @@ func pinned(root, kind, name, file string) (*txtar.Archive, []byte, error) {
 }
 
 // command finds the exec line whose stdout the script compares with
-// file, and writes it as a reader would type it: go run, with sudo
-// when the script needs root.
+// file, and writes it as a reader would type it: go run.
 func command(script []byte, file string) (string, error) {
 	var last []string
-	sudo := ""
 	for _, line := range strings.Split(string(script), "\n") {
 		f := strings.Fields(line)
 		switch {
-		case len(f) >= 2 && f[0] == "[!root]" && f[1] == "skip":
-			sudo = "-exec sudo "
 		case len(f) >= 2 && f[0] == "exec":
 			last = f[1:]
 		case len(f) == 3 && f[0] == "cmp" && f[1] == "stdout" && f[2] == file:
 			if last == nil {
 				return "", fmt.Errorf("no exec before cmp stdout %s", file)
 			}
-			if last[0] == "setpriv" {
-				// The script drops root to show what a user sees:
-				// a user types the command without sudo.
-				for len(last) > 0 && (last[0] == "setpriv" || strings.HasPrefix(last[0], "-") || isNumber(last[0])) {
-					last = last[1:]
-				}
-				sudo = ""
-			}
-			return "go run " + sudo + "./examples/" + strings.Join(last, " "), nil
+			return "go run ./examples/" + strings.Join(last, " "), nil
 		}
 	}
 	return "", fmt.Errorf("no cmp stdout %s", file)
@@ -341,8 +348,4 @@ func command(script []byte, file string) (string, error) {
 
 func fence(lang string, body []byte) string {
 	return "```" + lang + "\n" + string(body) + "```\n"
-}
-
-func isNumber(s string) bool {
-	return s != "" && strings.Trim(s, "0123456789") == ""
 }

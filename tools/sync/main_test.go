@@ -25,7 +25,7 @@ func write(t *testing.T, root, name, data string) {
 func TestSync(t *testing.T) {
 	root := t.TempDir()
 	write(t, root, "examples/hello/main.go", "package main\n\nfunc main() {}\n")
-	write(t, root, "testdata/hello.txtar", "[!root] skip 'needs root'\nexec hello -v\ncmp stdout want\n-- want --\nhi\n")
+	write(t, root, "testdata/hello.txtar", "exec hello -v\ncmp stdout want\n-- want --\nhi\n")
 	chapter := "# Hello\n\n<!-- code: hello -->\nstale\n<!-- end -->\n\ntext\n\n<!-- output: hello want -->\n<!-- end -->\n"
 	write(t, root, "chapters/hello.md", chapter)
 
@@ -38,7 +38,7 @@ func TestSync(t *testing.T) {
 	}
 	got, _ := os.ReadFile(filepath.Join(root, "chapters/hello.md"))
 	want := "# Hello\n\n<!-- code: hello -->\n```go\npackage main\n\nfunc main() {}\n```\n<!-- end -->\n\ntext\n\n" +
-		"<!-- output: hello want -->\n```console\n$ go run -exec sudo ./examples/hello -v\n```\n\n```text\nhi\n```\n<!-- end -->\n"
+		"<!-- output: hello want -->\n```console\n$ go run ./examples/hello -v\n```\n\n```text\nhi\n```\n<!-- end -->\n"
 	if string(got) != want {
 		t.Errorf("filled chapter:\n%s\nwant:\n%s", got, want)
 	}
@@ -258,5 +258,28 @@ func TestWrap(t *testing.T) {
 	want := []string{"client: conn.Read =", `10 "still here", err`, "<nil>"}
 	if !slices.Equal(got, want) {
 		t.Errorf("wrap: %q, want %q", got, want)
+	}
+}
+
+// Sync writes what each example's -h says: the first sentence of its
+// doc comment, and the chapter that shows its code.
+func TestAbout(t *testing.T) {
+	root := t.TempDir()
+	write(t, root, "examples/hello/main.go", "// Hello proves that a program can greet. It prints hi.\npackage main\n\nfunc main() {}\n")
+	write(t, root, "chapters/01-hello.md", "# Greetings\n\n<!-- code: hello -->\n<!-- end -->\n")
+	write(t, root, "internal/edge/about.go", "package edge\n")
+	if err := run(root, true); err == nil {
+		t.Error("check passed with a stale about.go")
+	}
+	if err := run(root, false); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := os.ReadFile(filepath.Join(root, "internal/edge/about.go"))
+	want := `"hello": {"Hello proves that a program can greet.", "Chapter \"Greetings\", chapters/01-hello.md"},`
+	if !strings.Contains(string(got), want) {
+		t.Errorf("about.go:\n%s\nwant a line %s", got, want)
+	}
+	if err := run(root, true); err != nil {
+		t.Errorf("check after sync: %v", err)
 	}
 }

@@ -23,12 +23,10 @@
 //	go run ./tools/timings -write FILE     write it as the appendix page
 //	go run ./tools/timings -check          exit 1 if a goal is missed without a reason
 //
-// It needs root, as the examples' captures and namespaces do.
 package main
 
 import (
 	"bytes"
-	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -82,9 +80,6 @@ func main() {
 }
 
 func run() error {
-	if os.Geteuid() != 0 {
-		return errors.New("needs root, as the examples' captures and namespaces do: run it as root or with go run -exec sudo ./tools/timings")
-	}
 	filter, err := regexp.Compile(*only)
 	if err != nil {
 		return err
