@@ -22,7 +22,6 @@
 //	go run ./tools/timings                 print the table
 //	go run ./tools/timings -write FILE     write it as the appendix page
 //	go run ./tools/timings -check          exit 1 if a goal is missed without a reason
-//
 package main
 
 import (
