@@ -67,6 +67,7 @@ func main() {
 type parts struct {
 	shown    []string
 	captures []string          // "example file"
+	drawn    []string          // "example file"
 	diagrams map[string][]byte // file under chapters/ -> SVG
 }
 
@@ -78,7 +79,8 @@ func run(root string, check bool) error {
 	var stale, problems []string
 	shown := map[string]bool{}
 	diagrams := map[string][]byte{}
-	var captures []string // "chapter\x00example file"
+	drawn := map[string]bool{} // "example file"
+	var captures []string      // "chapter\x00example file"
 	for _, path := range chapters {
 		old, err := os.ReadFile(path)
 		if err != nil {
@@ -95,8 +97,9 @@ func run(root string, check bool) error {
 		for _, c := range p.captures {
 			captures = append(captures, path+"\x00"+c)
 		}
-		for f, svg := range p.diagrams {
-			diagrams[f] = svg
+		maps.Copy(diagrams, p.diagrams)
+		for _, d := range p.drawn {
+			drawn[d] = true
 		}
 		if bytes.Equal(old, new) {
 			continue
@@ -113,7 +116,7 @@ func run(root string, check bool) error {
 	// Every output with a capture has its diagram.
 	for _, c := range captures {
 		path, what, _ := strings.Cut(c, "\x00")
-		if _, ok := diagrams[svgName(strings.Fields(what)[0], strings.Fields(what)[1])]; !ok {
+		if !drawn[what] {
 			problems = append(problems, fmt.Sprintf("%s shows the capture of %s but no diagram of it (add <!-- diagram: %[2]s --> and <!-- end --> under the output)", path, what))
 		}
 	}
@@ -137,11 +140,11 @@ func run(root string, check bool) error {
 		}
 		fmt.Println("sync: wrote", path)
 	}
-	drawn, err := filepath.Glob(filepath.Join(dir, "diagrams", "*"))
+	files, err := filepath.Glob(filepath.Join(dir, "diagrams", "*"))
 	if err != nil {
 		return err
 	}
-	for _, path := range drawn {
+	for _, path := range files {
 		rel, err := filepath.Rel(dir, path)
 		if err != nil {
 			return err
@@ -220,9 +223,10 @@ func fill(root string, md []byte) ([]byte, parts, error) {
 				p.captures = append(p.captures, name+" "+file)
 			}
 		case "diagram":
-			var svg []byte
-			block, svg, err = diagram(root, name, file)
-			p.diagrams[svgName(name, file)] = svg
+			var svgs map[string][]byte
+			block, svgs, err = diagram(root, name, file)
+			maps.Copy(p.diagrams, svgs)
+			p.drawn = append(p.drawn, name+" "+file)
 		case "markdown":
 			block, err = markdown(root, name, file)
 		}
@@ -259,8 +263,12 @@ func output(root, name, file string) (block string, captured bool, err error) {
 }
 
 // diagram draws the output testdata/<name>.txtar pins in its file
-// "file" as a sequence diagram, and links it.
-func diagram(root, name, file string) (block string, svg []byte, err error) {
+// "file" as sequence diagrams, one a figure (see figures), and shows
+// them: each at its own size in a figure that scrolls sideways where
+// the page is narrower, and links to itself, so that a tap opens it
+// alone. The figure is HTML with Markdown inside (md_in_html), which
+// GitHub shows as the image it holds.
+func diagram(root, name, file string) (block string, svgs map[string][]byte, err error) {
 	_, data, err := pinned(root, "diagram", name, file)
 	if err != nil {
 		return "", nil, err
@@ -269,12 +277,30 @@ func diagram(root, name, file string) (block string, svg []byte, err error) {
 	if !ok {
 		return "", nil, fmt.Errorf("<!-- diagram: %s %s -->: that output holds no captured segment to draw", name, file)
 	}
-	title := fmt.Sprintf("%s: the segments and states it printed, as a sequence diagram", name)
-	svg = svgDiagram(title, seq)
-	return fmt.Sprintf("![%s](%s)\n", title, svgName(name, file)), svg, nil
+	figs := figures(seq)
+	svgs = map[string][]byte{}
+	var b strings.Builder
+	for i, f := range figs {
+		title := fmt.Sprintf("%s: the segments and states it printed, as a sequence diagram", name)
+		path := svgName(name, file)
+		if len(figs) > 1 {
+			title = fmt.Sprintf("%s, figure %d of %d: the segments and states it printed, as a sequence diagram", name, i+1, len(figs))
+			path = strings.TrimSuffix(path, ".svg") + fmt.Sprintf("-%d.svg", i+1)
+		}
+		if f.title != "" {
+			title += " (" + f.title + ")"
+		}
+		if len(f.roles) < len(seq.roles) {
+			title += " of " + strings.Join(f.roles, ", ")
+		}
+		svgs[path] = svgDiagram(title, f)
+		fmt.Fprintf(&b, "<figure class=\"diagram\" markdown>\n\n[![%s](%s)](%[2]s)\n\n</figure>\n", title, path)
+	}
+	return b.String(), svgs, nil
 }
 
-// svgName is where a diagram goes, relative to chapters/.
+// svgName is where the diagram of an output goes, relative to
+// chapters/, or, with a number before .svg, each of its figures.
 func svgName(name, file string) string {
 	if file == "want" {
 		return "diagrams/" + name + ".svg"
