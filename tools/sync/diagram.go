@@ -422,12 +422,13 @@ func svgDiagram(title string, q *sequence) []byte {
 		d.x[q.roles[0]] = max(80, textWidth(q.roles[0], labelSize)/2+20)
 	}
 
-	// The heading, then the role boxes, then the steps.
+	// The heading (at the left, where a phone shows it first), then the
+	// role boxes, then the steps.
 	var head bytes.Buffer
 	y := 6
 	for _, l := range wrap(q.title, chars(d.width-2*margin, labelSize)) {
 		y += lineHeight
-		drawText(&head, d.width/2, y, 0, labelSize, "#1a237e", "bold", l, false)
+		drawText(&head, margin, y, 1, labelSize, "#1a237e", "bold", l, false)
 	}
 	boxTop := y + 8
 	d.y = boxTop + 28 + 14
