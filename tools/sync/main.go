@@ -5,7 +5,9 @@
 // A chapter marks a block with an HTML comment, and sync rewrites
 // everything up to the next <!-- end -->:
 //
-//	<!-- code: read-after-close -->       examples/read-after-close/main.go
+//	<!-- code: read-after-close -->       examples/read-after-close/main.go: the lines
+//	                                       it marks as the point, and the whole
+//	                                       program in a collapsed block (see code)
 //	<!-- output: read-after-close want --> file "want" of testdata/read-after-close.txtar,
 //	                                       after the command that runs the example
 //	<!-- markdown: errmap want -->         file "want" of testdata/errmap.txtar as it
@@ -238,12 +240,103 @@ func fill(root string, md []byte) ([]byte, parts, error) {
 	}
 }
 
+// code shows an example: the lines its source marks as the point,
+// then the whole program in a block the reader opens with a click. A
+// source marks the point with lines of their own,
+//
+//	//tcpedges:show
+//	... the calls being demonstrated ...
+//	//tcpedges:end
+//
+// as often as it needs (the parts are joined by "// ..."); the markers
+// themselves are shown nowhere. A source without them is shown whole.
+// The block is HTML with Markdown inside (md_in_html): GitHub shows it
+// as the same collapsed block.
 func code(root, name string) (string, error) {
-	src, err := os.ReadFile(filepath.Join(root, "examples", name, "main.go"))
+	path := filepath.Join("examples", name, "main.go")
+	src, err := os.ReadFile(filepath.Join(root, path))
 	if err != nil {
 		return "", err
 	}
-	return fence("go", src), nil
+	point, whole, err := excerpt(string(src))
+	if err != nil {
+		return "", fmt.Errorf("%s: %v", path, err)
+	}
+	if point == "" {
+		return fence("go", []byte(whole)), nil
+	}
+	return fence("go", []byte(point)) + "\n<details markdown>\n<summary>The whole program: <code>" + path + "</code></summary>\n\n" +
+		fence("go", []byte(whole)) + "\n</details>\n", nil
+}
+
+const (
+	showStart = "//tcpedges:show"
+	showEnd   = "//tcpedges:end"
+)
+
+// excerpt returns the parts of src between the show markers, joined
+// and with their common indentation removed ("" if there are none),
+// and src without the markers.
+func excerpt(src string) (point, whole string, err error) {
+	var parts [][]string
+	var rest []string
+	in := false
+	for i, l := range strings.SplitAfter(src, "\n") {
+		switch strings.TrimSpace(l) {
+		case showStart:
+			if in {
+				return "", "", fmt.Errorf("line %d: %s inside another", i+1, showStart)
+			}
+			in = true
+			parts = append(parts, nil)
+			continue
+		case showEnd:
+			if !in {
+				return "", "", fmt.Errorf("line %d: %s without %s", i+1, showEnd, showStart)
+			}
+			in = false
+			continue
+		}
+		rest = append(rest, l)
+		if in {
+			parts[len(parts)-1] = append(parts[len(parts)-1], l)
+		}
+	}
+	if in {
+		return "", "", fmt.Errorf("%s without %s", showStart, showEnd)
+	}
+	whole = strings.Join(rest, "")
+	if len(parts) == 0 {
+		return "", whole, nil
+	}
+	// The common indentation, and each part's own, for its "// ...".
+	indent := func(l string) string { return l[:len(l)-len(strings.TrimLeft(l, "\t"))] }
+	common := ""
+	first := true
+	for _, p := range parts {
+		for _, l := range p {
+			if strings.TrimSpace(l) == "" {
+				continue
+			}
+			if first || len(indent(l)) < len(common) {
+				common, first = indent(l), false
+			}
+		}
+	}
+	var b strings.Builder
+	for k, p := range parts {
+		if k > 0 {
+			next := common
+			if i := slices.IndexFunc(p, func(l string) bool { return strings.TrimSpace(l) != "" }); i >= 0 {
+				next = indent(p[i])
+			}
+			b.WriteString(strings.TrimPrefix(next, common) + "// ...\n")
+		}
+		for _, l := range p {
+			b.WriteString(strings.TrimPrefix(l, common))
+		}
+	}
+	return b.String(), whole, nil
 }
 
 // output is the command that runs the example and the output that

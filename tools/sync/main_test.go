@@ -419,3 +419,28 @@ func checkBounds(t *testing.T, name string, svg []byte) {
 		}
 	}
 }
+
+// A source that marks its point is shown as that excerpt, then whole
+// in a collapsed block; the markers themselves are shown nowhere.
+func TestExcerpt(t *testing.T) {
+	src := "package main\n\nfunc main() {\n\tsetUp()\n\t//tcpedges:show\n\t// The point.\n\tif point() {\n\t\tshow()\n\t}\n\t//tcpedges:end\n\tprint()\n\t//tcpedges:show\n\t\tdeeper()\n\t//tcpedges:end\n}\n"
+	root := t.TempDir()
+	write(t, root, "examples/point/main.go", src)
+	write(t, root, "chapters/point.md", "<!-- code: point -->\n<!-- end -->\n")
+	if err := run(root, false); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := os.ReadFile(filepath.Join(root, "chapters/point.md"))
+	want := "<!-- code: point -->\n```go\n// The point.\nif point() {\n\tshow()\n}\n\t// ...\n\tdeeper()\n```\n\n" +
+		"<details markdown>\n<summary>The whole program: <code>examples/point/main.go</code></summary>\n\n" +
+		"```go\npackage main\n\nfunc main() {\n\tsetUp()\n\t// The point.\n\tif point() {\n\t\tshow()\n\t}\n\tprint()\n\t\tdeeper()\n}\n```\n\n</details>\n<!-- end -->\n"
+	if string(got) != want {
+		t.Errorf("filled chapter:\n%s\nwant:\n%s", got, want)
+	}
+	for _, bad := range []string{"//tcpedges:show\n", "//tcpedges:end\n", "//tcpedges:show\n//tcpedges:show\n"} {
+		write(t, root, "examples/point/main.go", "package main\n"+bad)
+		if err := run(root, true); err == nil || !strings.Contains(err.Error(), "examples/point/main.go: ") {
+			t.Errorf("unbalanced markers %q: %v", bad, err)
+		}
+	}
+}
