@@ -22,6 +22,7 @@ func main() {
 	p.PrintSegments()
 	p.PrintStates()
 
+	//tcpedges:show
 	// conn.Close is close(2): the kernel sends a FIN.
 	fmt.Println("server: close()")
 	p.Server.Close()
@@ -43,6 +44,7 @@ func main() {
 	n, err = p.Client.Read(buf)
 	fmt.Printf("client: conn.Read = %d, err %s, errors.Is(err, io.EOF) %v\n",
 		n, p.Describe(err), errors.Is(err, io.EOF))
+	//tcpedges:end
 	p.PrintSegments()
 	p.PrintStates()
 }

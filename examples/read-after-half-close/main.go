@@ -19,6 +19,7 @@ func main() {
 	fmt.Println("connected")
 	p.PrintSegments()
 
+	//tcpedges:show
 	// CloseWrite is shutdown(fd, SHUT_WR): a FIN, and the socket stays
 	// open for reading.
 	fmt.Println("client: conn.CloseWrite(), that is shutdown(SHUT_WR)")
@@ -51,6 +52,7 @@ func main() {
 	p.PrintStates()
 	n, err = p.Client.Read(buf)
 	fmt.Printf("client: conn.Read = %d, err %s\n", n, p.Describe(err))
+	//tcpedges:end
 }
 
 func check(err error) { edge.Check(err, "unexpected error") }

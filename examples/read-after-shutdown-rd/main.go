@@ -20,6 +20,7 @@ func main() {
 	fmt.Println("connected")
 	p.PrintSegments()
 
+	//tcpedges:show
 	fmt.Println("client: shutdown(SHUT_RD)")
 	check(unix.Shutdown(p.Client.FD, unix.SHUT_RD))
 	// No segment goes out: the peer is not told. (PrintSegments sends
@@ -47,6 +48,7 @@ func main() {
 	fmt.Printf("client: read() = %s %q\n", edge.Ret(n, err), buf[:max(n, 0)])
 	n, err = unix.Read(p.Client.FD, buf)
 	fmt.Printf("client: read() = %s\n", edge.Ret(n, err))
+	//tcpedges:end
 }
 
 func check(err error) { edge.Check(err, "unexpected error") }

@@ -23,6 +23,7 @@ func main() {
 	fmt.Println("connected")
 	p.PrintSegments()
 
+	//tcpedges:show
 	fmt.Println("client: shutdown(SHUT_WR)")
 	check(unix.Shutdown(p.Client.FD, unix.SHUT_WR))
 	p.Client.WaitState("FIN_WAIT2")
@@ -50,6 +51,7 @@ func main() {
 	// Nothing was sent by any of the three writes.
 	p.PrintSegments()
 	p.PrintStates()
+	//tcpedges:end
 }
 
 func check(err error) { edge.Check(err, "unexpected error") }

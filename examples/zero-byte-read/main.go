@@ -38,6 +38,7 @@ func probe(p *edge.Pair, when string) {
 	fmt.Println("client, " + when + ":")
 	buf := make([]byte, 1)
 
+	//tcpedges:show
 	n, err := p.Client.Read(buf[:0])
 	fmt.Printf("  conn.Read(buf[:0]) = %d, err %s\n", n, p.Describe(err))
 
@@ -46,6 +47,7 @@ func probe(p *edge.Pair, when string) {
 
 	n, _, err = unix.Recvfrom(p.Client.FD, buf, unix.MSG_PEEK|unix.MSG_DONTWAIT)
 	fmt.Printf("  recv(fd, buf, 1, MSG_PEEK) = %s\n", edge.Ret(n, err))
+	//tcpedges:end
 
 	fmt.Printf("  poll() reports %s\n", edge.Events(p.Client.FD))
 }

@@ -3,7 +3,19 @@
 // every page in headless Chromium, and fails on a link to a page or an
 // anchor that does not exist, an image that did not load, a request that
 // failed, a console error, and any request that would leave loopback.
-// It saves a full-page screenshot of each page.
+// It opens each page twice, in a window 1280 px wide and in one 390 px
+// wide (a phone's), and saves a full-page screenshot of each.
+//
+// At both widths it fails on a page that scrolls sideways as a whole,
+// and on an SVG image (the diagrams) that a reader cannot read: one
+// whose smallest text is drawn under 11 px, or cut off by the column
+// with no way to scroll to it, or any of whose text lies outside its
+// drawing. It measures these in the browser: the drawing is put into
+// the page inline at the size the image is shown, and each text's
+// computed font size, times the drawing's scale on screen, is the size
+// the reader sees; its getBBox is compared with the viewBox. At 390 px
+// a diagram may also be smaller on the page if a tap opens it alone
+// (a link to the drawing itself) at a size that is readable.
 //
 // Every request the pages make is recorded (the DevTools protocol's
 // Network domain), and one to any host but loopback fails the check.
@@ -106,17 +118,88 @@ type page struct {
 		Src    string `json:"src"`
 		Loaded bool   `json:"loaded"`
 	} `json:"images"`
+	Window      int       `json:"window"`    // the page's width, px
+	PageWidth   int       `json:"pageWidth"` // what it would scroll to
+	Drawings    []drawing `json:"drawings"`  // its SVG images
+	ShotContent []byte    `json:"-"`         // the screenshot
 }
 
+// A drawing is an SVG image as shown on a page.
+type drawing struct {
+	Src      string   `json:"src"`
+	Shown    float64  `json:"shown"`    // the image's width on the page, px
+	Natural  float64  `json:"natural"`  // the drawing's own width
+	Column   float64  `json:"column"`   // the width it has: its scroller's, or the window's
+	Smallest float64  `json:"smallest"` // its smallest text on the page, px; 0 with no text
+	Scrolls  bool     `json:"scrolls"`  // inside an element that scrolls sideways
+	Opens    bool     `json:"opens"`    // a link to the drawing itself around it
+	Outside  []string `json:"outside"`  // texts outside the viewBox
+}
+
+// legible is the smallest text, in px, that a diagram may show.
+const legible = 11
+
+// widths are the windows each page is opened in: a laptop's and a
+// phone's.
+var widths = []int64{1280, 390}
+
 // inspect runs in the page once it has loaded, and once its images and
-// fonts are ready.
-const inspect = `(async () => {
+// fonts are ready. Its value is the last expression's.
+const inspect = `// Each SVG image, put into the page inline at the size it is shown, so
+// that its texts can be measured: their font size on screen, and their
+// box against the viewBox.
+async function drawings() {
+	const out = [];
+	for (const img of document.images) {
+		const src = img.currentSrc || img.src;
+		const shown = img.getBoundingClientRect().width;
+		if (!new URL(src).pathname.endsWith(".svg") || !img.naturalWidth || !shown) continue;
+		const doc = new DOMParser().parseFromString(await (await fetch(src)).text(), "image/svg+xml");
+		const svg = document.importNode(doc.documentElement, true);
+		svg.setAttribute("width", shown);
+		svg.setAttribute("height", shown * img.naturalHeight / img.naturalWidth);
+		const box = document.createElement("div");
+		box.style.cssText = "position: absolute; left: 0; top: 0; visibility: hidden";
+		box.append(svg);
+		document.body.append(box);
+		const vb = svg.viewBox.baseVal;
+		let smallest = 0;
+		const outside = [];
+		for (const t of svg.querySelectorAll("text")) {
+			const px = parseFloat(getComputedStyle(t).fontSize) * t.getScreenCTM().a;
+			smallest = smallest ? Math.min(smallest, px) : px;
+			const b = t.getBBox();
+			if (vb && vb.width && (b.x < vb.x || b.y < vb.y || b.x + b.width > vb.x + vb.width || b.y + b.height > vb.y + vb.height)) {
+				outside.push(t.textContent + " (" + [b.x, b.x + b.width].map(Math.round).join("..") + " of " + vb.width + ")");
+			}
+		}
+		box.remove();
+		let scroller = img.parentElement;
+		while (scroller && scroller !== document.body && !["auto", "scroll"].includes(getComputedStyle(scroller).overflowX)) {
+			scroller = scroller.parentElement;
+		}
+		const scrolls = scroller && scroller !== document.body;
+		const link = img.closest("a[href]");
+		out.push({
+			src, shown, smallest, outside, scrolls,
+			natural: img.naturalWidth,
+			column: scrolls ? scroller.clientWidth : document.documentElement.clientWidth,
+			opens: !!link && new URL(link.href).pathname === new URL(src).pathname,
+		});
+	}
+	return out;
+}
+
+(async () => {
 	await document.fonts.ready;
 	await Promise.all(Array.from(document.images, i => i.decode().catch(() => {})));
 	return {
 		links: Array.from(document.querySelectorAll("a[href]"), a => a.href),
 		ids: Array.from(document.querySelectorAll("[id]"), e => e.id),
 		images: Array.from(document.images, i => ({src: i.currentSrc || i.src, loaded: i.complete && i.naturalWidth > 0})),
+		window: document.documentElement.clientWidth,
+		pageWidth: document.documentElement.scrollWidth,
+		drawings: await drawings(),
 	};
 })()`
 
@@ -261,37 +344,42 @@ func run(cfg config) error {
 	}
 
 	seen := map[string]*page{}
-	fmt.Fprintf(cfg.out, "sitecheck: %d pages of %s, served on %s; screenshots in %s\n", len(pages), cfg.site, base, shots)
+	fmt.Fprintf(cfg.out, "sitecheck: %d pages of %s at %v px, served on %s; screenshots in %s\n", len(pages), cfg.site, widths, base, shots)
 	for _, p := range pages {
-		mu.Lock()
-		current = p
-		mu.Unlock()
-		before := len(bad.all())
-		pctx, cancelPage := context.WithTimeout(ctx, cfg.timeout)
-		got, shot, err := visit(pctx, base+p)
-		cancelPage()
-		if err != nil {
-			return fmt.Errorf("%s: %v", p, err)
-		}
-		seen[p] = got
-		for _, img := range got.Images {
-			if !img.Loaded {
-				bad.add("%s: image did not load: %s", p, img.Src)
+		for _, width := range widths {
+			mu.Lock()
+			current = fmt.Sprintf("%s at %d px", p, width)
+			mu.Unlock()
+			before := len(bad.all())
+			pctx, cancelPage := context.WithTimeout(ctx, cfg.timeout)
+			got, err := visit(pctx, base+p, width)
+			cancelPage()
+			if err != nil {
+				return fmt.Errorf("%s at %d px: %v", p, width, err)
 			}
+			if width == widths[0] {
+				seen[p] = got
+			}
+			for _, img := range got.Images {
+				if !img.Loaded {
+					bad.add("%s at %d px: image did not load: %s", p, width, img.Src)
+				}
+			}
+			summary := legibility(&bad, fmt.Sprintf("%s at %d px", p, width), got)
+			name := strings.Trim(strings.ReplaceAll(p, "/", "_"), "_")
+			if name == "" {
+				name = "index"
+			}
+			file := filepath.Join(shots, fmt.Sprintf("%s-%d.png", name, width))
+			if err := os.WriteFile(file, got.ShotContent, 0o644); err != nil {
+				return err
+			}
+			status := "ok"
+			if len(bad.all()) > before {
+				status = "FAIL"
+			}
+			fmt.Fprintf(cfg.out, "%-4s %s at %d px: %d images, %d links%s; %s\n", status, p, width, len(got.Images), len(got.Links), summary, file)
 		}
-		name := strings.Trim(strings.ReplaceAll(p, "/", "_"), "_")
-		if name == "" {
-			name = "index"
-		}
-		file := filepath.Join(shots, name+".png")
-		if err := os.WriteFile(file, shot, 0o644); err != nil {
-			return err
-		}
-		status := "ok"
-		if len(bad.all()) > before {
-			status = "FAIL"
-		}
-		fmt.Fprintf(cfg.out, "%-4s %s: %d images, %d links; %s\n", status, p, len(got.Images), len(got.Links), file)
 	}
 	mu.Lock()
 	fmt.Fprintf(cfg.out, "sitecheck: the pages made %d requests\n", count)
@@ -339,21 +427,63 @@ func run(cfg config) error {
 	return nil
 }
 
-// visit loads the page, inspects it and takes a full-page screenshot.
-func visit(ctx context.Context, u string) (*page, []byte, error) {
-	if err := chromedp.Do(ctx, chromedp.Navigate(u)); err != nil {
-		return nil, nil, err
+// visit loads the page in a window width px wide, inspects it and
+// takes a full-page screenshot.
+func visit(ctx context.Context, u string, width int64) (*page, error) {
+	if err := chromedp.Do(ctx, chromedp.EmulateViewport(width, 900), chromedp.Navigate(u)); err != nil {
+		return nil, err
 	}
 	raw, err := chromedp.Run(ctx, chromedp.Evaluate[[]byte](inspect, chromedp.EvalAwaitPromise))
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	var p page
 	if err := json.Unmarshal(raw, &p); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	shot, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
-	return &p, shot, err
+	p.ShotContent, err = chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	return &p, err
+}
+
+// legibility adds a problem for a page that scrolls sideways as a
+// whole and for each drawing on it that a reader cannot read there,
+// and sums up what it measured.
+func legibility(bad *problems, at string, p *page) string {
+	if p.PageWidth > p.Window {
+		bad.add("%s: the page scrolls sideways: %d px wide in a %d px window", at, p.PageWidth, p.Window)
+	}
+	if len(p.Drawings) == 0 {
+		return ""
+	}
+	smallest, widest, scrolled := 0.0, 0.0, 0
+	for _, d := range p.Drawings {
+		for _, o := range d.Outside {
+			bad.add("%s: %s: text outside the drawing: %s", at, d.Src, o)
+		}
+		if d.Smallest == 0 {
+			continue
+		}
+		if smallest == 0 || d.Smallest < smallest {
+			smallest = d.Smallest
+		}
+		widest = max(widest, d.Shown)
+		cut := d.Shown > d.Column+0.5 && !d.Scrolls
+		if cut {
+			bad.add("%s: %s is %.0f px wide, cut off by a %.0f px column that does not scroll", at, d.Src, d.Shown, d.Column)
+		}
+		if d.Shown > d.Column+0.5 {
+			scrolled++
+		}
+		if d.Smallest < legible-0.01 {
+			// Shown smaller than drawn: fine on a phone if a tap opens
+			// the drawing alone, where its text has its own size.
+			own := d.Smallest * d.Natural / d.Shown
+			if !(p.Window < 600 && d.Opens && own >= legible-0.01) {
+				bad.add("%s: %s is shown at %.0f of its %.0f px: its smallest text is %.1f px, under %d px", at, d.Src, d.Shown, d.Natural, d.Smallest, legible)
+			}
+		}
+	}
+	return fmt.Sprintf(", %d diagrams (smallest text %.1f px, widest %.0f px, %d scroll sideways)", len(p.Drawings), smallest, widest, scrolled)
 }
 
 // findPages lists the site's pages as URL paths ("/", "/01-read-returns-0/").

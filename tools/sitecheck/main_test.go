@@ -40,6 +40,13 @@ func write(t *testing.T, root, name, data string) {
 
 const dot = `<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"><circle cx="5" cy="5" r="4"/></svg>`
 
+// A drawing 600 px wide with 12 px text, all of it inside, and one
+// whose text runs out of it on the left.
+const (
+	wide    = `<svg xmlns="http://www.w3.org/2000/svg" width="600" height="40" viewBox="0 0 600 40"><text x="10" y="20" font-size="12" font-family="monospace">inside</text></svg>`
+	spilled = `<svg xmlns="http://www.w3.org/2000/svg" width="200" height="40" viewBox="0 0 200 40"><text x="10" y="20" font-size="12" text-anchor="middle" font-family="monospace">outside on the left</text></svg>`
+)
+
 func TestFindPages(t *testing.T) {
 	root := t.TempDir()
 	for _, f := range []string{"index.html", "404.html", "a/index.html", "b/c/index.html", "d.html", "x.svg"} {
@@ -70,14 +77,21 @@ func TestGoodSite(t *testing.T) {
 	root := t.TempDir()
 	write(t, root, "index.html", `<!doctype html><title>home</title><link rel="icon" href="dot.svg">
 <p><a href="page/">page</a> <a href="page/#part">part</a> <a href="dot.svg">file</a> <a href="https://example.com/">away</a>
-<img src="dot.svg" alt="dot">`)
+<img src="dot.svg" alt="dot">
+<div style="overflow-x: auto"><a href="wide.svg"><img src="wide.svg" alt="a diagram"></a></div>`)
 	write(t, root, "page/index.html", `<!doctype html><title>page</title><link rel="icon" href="../dot.svg"><h2 id="part">part</h2><a href="../">home</a>`)
 	write(t, root, "dot.svg", dot)
+	write(t, root, "wide.svg", wide)
 	out, err := browser(t, root)
 	if err != nil {
 		t.Fatalf("good site: %v\n%s", err, out)
 	}
-	for _, want := range []string{"ok   /: 1 images, 4 links", "ok   /page/: 0 images, 1 links", "external link, not followed: https://example.com/"} {
+	for _, want := range []string{
+		"ok   / at 1280 px: 2 images, 5 links, 2 diagrams (smallest text 12.0 px, widest 600 px, 0 scroll sideways)",
+		"ok   / at 390 px: 2 images, 5 links, 2 diagrams (smallest text 12.0 px, widest 600 px, 1 scroll sideways)",
+		"ok   /page/ at 390 px: 0 images, 1 links",
+		"external link, not followed: https://example.com/",
+	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("log has no %q:\n%s", want, out)
 		}
@@ -90,10 +104,14 @@ func TestBadSite(t *testing.T) {
 	write(t, root, "index.html", `<!doctype html><title>home</title><link rel="icon" href="dot.svg">
 <p><a href="missing/">gone</a> <a href="page/#nowhere">no anchor</a>
 <img src="missing.png" alt="gone">
+<img src="wide.svg" alt="squeezed" style="width: 300px"> <img src="spilled.svg" alt="spilled">
+<div style="width: 2000px">too wide for a phone</div>
 <script>console.error("boom"); fetch("http://192.0.2.1/x").catch(() => {});</script>`)
 	write(t, root, "page/index.html", `<!doctype html><title>page</title><link rel="icon" href="../dot.svg">
 <script>throw new Error("thrown")</script>`)
 	write(t, root, "dot.svg", dot)
+	write(t, root, "wide.svg", wide)
+	write(t, root, "spilled.svg", spilled)
 	out, err := browser(t, root)
 	if err == nil {
 		t.Fatalf("bad site passed:\n%s", out)
@@ -101,11 +119,14 @@ func TestBadSite(t *testing.T) {
 	for _, want := range []string{
 		`/missing/: no such file in the site`,
 		`no id "nowhere" on /page/`,
-		`/: image did not load: http://127.0.0.1`,
+		`/ at 1280 px: image did not load: http://127.0.0.1`,
 		`missing.png: HTTP 404`,
-		`/: console.error: boom`,
-		`/: request leaving loopback: http://192.0.2.1/x`,
-		`/page/: uncaught exception: Uncaught Error: thrown`,
+		`/ at 1280 px: console.error: boom`,
+		`/ at 390 px: request leaving loopback: http://192.0.2.1/x`,
+		`/page/ at 1280 px: uncaught exception: Uncaught Error: thrown`,
+		`wide.svg is shown at 300 of its 600 px: its smallest text is 6.0 px, under 11 px`,
+		`spilled.svg: text outside the drawing: outside on the left`,
+		`/ at 390 px: the page scrolls sideways: 2`,
 	} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("no %q in the failure:\n%v", want, err)

@@ -21,8 +21,8 @@ const aboutFile = "internal/edge/about.go"
 
 var title = regexp.MustCompile(`(?m)^# (.+)$`)
 
-// about returns the Go source of aboutFile.
-func about(root string) ([]byte, error) {
+// aboutSource returns the Go source of aboutFile.
+func aboutSource(root string) ([]byte, error) {
 	chapters, err := filepath.Glob(filepath.Join(root, "chapters", "*.md"))
 	if err != nil {
 		return nil, err

@@ -5,7 +5,9 @@
 // A chapter marks a block with an HTML comment, and sync rewrites
 // everything up to the next <!-- end -->:
 //
-//	<!-- code: read-after-close -->       examples/read-after-close/main.go
+//	<!-- code: read-after-close -->       examples/read-after-close/main.go: the lines
+//	                                       it marks as the point, and the whole
+//	                                       program in a collapsed block (see code)
 //	<!-- output: read-after-close want --> file "want" of testdata/read-after-close.txtar,
 //	                                       after the command that runs the example
 //	<!-- markdown: errmap want -->         file "want" of testdata/errmap.txtar as it
@@ -67,6 +69,7 @@ func main() {
 type parts struct {
 	shown    []string
 	captures []string          // "example file"
+	drawn    []string          // "example file"
 	diagrams map[string][]byte // file under chapters/ -> SVG
 }
 
@@ -78,7 +81,8 @@ func run(root string, check bool) error {
 	var stale, problems []string
 	shown := map[string]bool{}
 	diagrams := map[string][]byte{}
-	var captures []string // "chapter\x00example file"
+	drawn := map[string]bool{} // "example file"
+	var captures []string      // "chapter\x00example file"
 	for _, path := range chapters {
 		old, err := os.ReadFile(path)
 		if err != nil {
@@ -95,8 +99,9 @@ func run(root string, check bool) error {
 		for _, c := range p.captures {
 			captures = append(captures, path+"\x00"+c)
 		}
-		for f, svg := range p.diagrams {
-			diagrams[f] = svg
+		maps.Copy(diagrams, p.diagrams)
+		for _, d := range p.drawn {
+			drawn[d] = true
 		}
 		if bytes.Equal(old, new) {
 			continue
@@ -113,7 +118,7 @@ func run(root string, check bool) error {
 	// Every output with a capture has its diagram.
 	for _, c := range captures {
 		path, what, _ := strings.Cut(c, "\x00")
-		if _, ok := diagrams[svgName(strings.Fields(what)[0], strings.Fields(what)[1])]; !ok {
+		if !drawn[what] {
 			problems = append(problems, fmt.Sprintf("%s shows the capture of %s but no diagram of it (add <!-- diagram: %[2]s --> and <!-- end --> under the output)", path, what))
 		}
 	}
@@ -137,11 +142,11 @@ func run(root string, check bool) error {
 		}
 		fmt.Println("sync: wrote", path)
 	}
-	drawn, err := filepath.Glob(filepath.Join(dir, "diagrams", "*"))
+	files, err := filepath.Glob(filepath.Join(dir, "diagrams", "*"))
 	if err != nil {
 		return err
 	}
-	for _, path := range drawn {
+	for _, path := range files {
 		rel, err := filepath.Rel(dir, path)
 		if err != nil {
 			return err
@@ -172,7 +177,7 @@ func run(root string, check bool) error {
 	// What each example's -h says, where the tree has the edge package.
 	if _, err := os.Stat(filepath.Join(root, filepath.Dir(aboutFile))); err == nil {
 		path := filepath.Join(root, aboutFile)
-		src, err := about(root)
+		src, err := aboutSource(root)
 		if err != nil {
 			return err
 		}
@@ -239,9 +244,10 @@ func fill(root string, md []byte) ([]byte, parts, error) {
 				p.captures = append(p.captures, name+" "+file)
 			}
 		case "diagram":
-			var svg []byte
-			block, svg, err = diagram(root, name, file)
-			p.diagrams[svgName(name, file)] = svg
+			var svgs map[string][]byte
+			block, svgs, err = diagram(root, name, file)
+			maps.Copy(p.diagrams, svgs)
+			p.drawn = append(p.drawn, name+" "+file)
 		case "markdown":
 			block, err = markdown(root, name, file)
 		}
@@ -253,12 +259,103 @@ func fill(root string, md []byte) ([]byte, parts, error) {
 	}
 }
 
+// code shows an example: the lines its source marks as the point,
+// then the whole program in a block the reader opens with a click. A
+// source marks the point with lines of their own,
+//
+//	//tcpedges:show
+//	... the calls being demonstrated ...
+//	//tcpedges:end
+//
+// as often as it needs (the parts are joined by "// ..."); the markers
+// themselves are shown nowhere. A source without them is shown whole.
+// The block is HTML with Markdown inside (md_in_html): GitHub shows it
+// as the same collapsed block.
 func code(root, name string) (string, error) {
-	src, err := os.ReadFile(filepath.Join(root, "examples", name, "main.go"))
+	path := filepath.Join("examples", name, "main.go")
+	src, err := os.ReadFile(filepath.Join(root, path))
 	if err != nil {
 		return "", err
 	}
-	return fence("go", src), nil
+	point, whole, err := excerpt(string(src))
+	if err != nil {
+		return "", fmt.Errorf("%s: %v", path, err)
+	}
+	if point == "" {
+		return fence("go", []byte(whole)), nil
+	}
+	return fence("go", []byte(point)) + "\n<details markdown>\n<summary>The whole program: <code>" + path + "</code></summary>\n\n" +
+		fence("go", []byte(whole)) + "\n</details>\n", nil
+}
+
+const (
+	showStart = "//tcpedges:show"
+	showEnd   = "//tcpedges:end"
+)
+
+// excerpt returns the parts of src between the show markers, joined
+// and with their common indentation removed ("" if there are none),
+// and src without the markers.
+func excerpt(src string) (point, whole string, err error) {
+	var parts [][]string
+	var rest []string
+	in := false
+	for i, l := range strings.SplitAfter(src, "\n") {
+		switch strings.TrimSpace(l) {
+		case showStart:
+			if in {
+				return "", "", fmt.Errorf("line %d: %s inside another", i+1, showStart)
+			}
+			in = true
+			parts = append(parts, nil)
+			continue
+		case showEnd:
+			if !in {
+				return "", "", fmt.Errorf("line %d: %s without %s", i+1, showEnd, showStart)
+			}
+			in = false
+			continue
+		}
+		rest = append(rest, l)
+		if in {
+			parts[len(parts)-1] = append(parts[len(parts)-1], l)
+		}
+	}
+	if in {
+		return "", "", fmt.Errorf("%s without %s", showStart, showEnd)
+	}
+	whole = strings.Join(rest, "")
+	if len(parts) == 0 {
+		return "", whole, nil
+	}
+	// The common indentation, and each part's own, for its "// ...".
+	indent := func(l string) string { return l[:len(l)-len(strings.TrimLeft(l, "\t"))] }
+	common := ""
+	first := true
+	for _, p := range parts {
+		for _, l := range p {
+			if strings.TrimSpace(l) == "" {
+				continue
+			}
+			if first || len(indent(l)) < len(common) {
+				common, first = indent(l), false
+			}
+		}
+	}
+	var b strings.Builder
+	for k, p := range parts {
+		if k > 0 {
+			next := common
+			if i := slices.IndexFunc(p, func(l string) bool { return strings.TrimSpace(l) != "" }); i >= 0 {
+				next = indent(p[i])
+			}
+			b.WriteString(strings.TrimPrefix(next, common) + "// ...\n")
+		}
+		for _, l := range p {
+			b.WriteString(strings.TrimPrefix(l, common))
+		}
+	}
+	return b.String(), whole, nil
 }
 
 // output is the command that runs the example and the output that
@@ -278,8 +375,12 @@ func output(root, name, file string) (block string, captured bool, err error) {
 }
 
 // diagram draws the output testdata/<name>.txtar pins in its file
-// "file" as a sequence diagram, and links it.
-func diagram(root, name, file string) (block string, svg []byte, err error) {
+// "file" as sequence diagrams, one a figure (see figures), and shows
+// them: each at its own size in a figure that scrolls sideways where
+// the page is narrower, and links to itself, so that a tap opens it
+// alone. The figure is HTML with Markdown inside (md_in_html), which
+// GitHub shows as the image it holds.
+func diagram(root, name, file string) (block string, svgs map[string][]byte, err error) {
 	_, data, err := pinned(root, "diagram", name, file)
 	if err != nil {
 		return "", nil, err
@@ -288,12 +389,30 @@ func diagram(root, name, file string) (block string, svg []byte, err error) {
 	if !ok {
 		return "", nil, fmt.Errorf("<!-- diagram: %s %s -->: that output holds no captured segment to draw", name, file)
 	}
-	title := fmt.Sprintf("%s: the segments and states it printed, as a sequence diagram", name)
-	svg = svgDiagram(title, seq)
-	return fmt.Sprintf("![%s](%s)\n", title, svgName(name, file)), svg, nil
+	figs := figures(seq)
+	svgs = map[string][]byte{}
+	var b strings.Builder
+	for i, f := range figs {
+		title := fmt.Sprintf("%s: the segments and states it printed, as a sequence diagram", name)
+		path := svgName(name, file)
+		if len(figs) > 1 {
+			title = fmt.Sprintf("%s, figure %d of %d: the segments and states it printed, as a sequence diagram", name, i+1, len(figs))
+			path = strings.TrimSuffix(path, ".svg") + fmt.Sprintf("-%d.svg", i+1)
+		}
+		if f.title != "" {
+			title += " (" + f.title + ")"
+		}
+		if len(f.roles) < len(seq.roles) {
+			title += " of " + strings.Join(f.roles, ", ")
+		}
+		svgs[path] = svgDiagram(title, f)
+		fmt.Fprintf(&b, "<figure class=\"diagram\" markdown>\n\n[![%s](%s)](%[2]s)\n\n</figure>\n", title, path)
+	}
+	return b.String(), svgs, nil
 }
 
-// svgName is where a diagram goes, relative to chapters/.
+// svgName is where the diagram of an output goes, relative to
+// chapters/, or, with a number before .svg, each of its figures.
 func svgName(name, file string) string {
 	if file == "want" {
 		return "diagrams/" + name + ".svg"

@@ -3,12 +3,16 @@ package main
 import (
 	"bytes"
 	"encoding/xml"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+	"unicode/utf8"
+
+	"golang.org/x/tools/txtar"
 )
 
 func write(t *testing.T, root, name, data string) {
@@ -124,7 +128,8 @@ func TestDiagram(t *testing.T) {
 		t.Fatal(err)
 	}
 	md, _ := os.ReadFile(filepath.Join(root, "chapters/bye.md"))
-	link := "<!-- diagram: bye want -->\n![bye: the segments and states it printed, as a sequence diagram](diagrams/bye.svg)\n<!-- end -->\n"
+	link := "<!-- diagram: bye want -->\n<figure class=\"diagram\" markdown>\n\n" +
+		"[![bye: the segments and states it printed, as a sequence diagram](diagrams/bye.svg)](diagrams/bye.svg)\n\n</figure>\n<!-- end -->\n"
 	if !strings.HasSuffix(string(md), link) {
 		t.Errorf("chapter:\n%s\nwant it to end in:\n%s", md, link)
 	}
@@ -281,5 +286,184 @@ func TestAbout(t *testing.T) {
 	}
 	if err := run(root, true); err != nil {
 		t.Errorf("check after sync: %v", err)
+	}
+}
+
+// An output is drawn as one figure a phase, and a phase with more
+// roles than fit side by side as one figure a group of connections;
+// a line about no role goes with the connections of its paragraph.
+func TestFigures(t *testing.T) {
+	out := `# one connection
+client: connect()
+  client > server: Flags [S], seq 0, length 0
+  server > client: Flags [S.], seq 0, ack 1, length 0
+# nothing reaches a lifeline here
+just words
+# two connections
+connected twice
+  client2 > server2: Flags [S], seq 0, length 0
+  client3 > server3: Flags [S], seq 0, length 0
+shutdown: the first one
+  client2 > server2: Flags [F.], seq 1, ack 1, length 0
+  server3 FIN_WAIT2, timer off
+  (no segment)
+crash: the second one
+client3: poll: POLLOUT
+  (+0.4 s)
+  states: client2 CLOSE_WAIT, client3 ESTABLISHED
+# three clients, one server
+  clientA > server: Flags [S], seq 0, length 0
+  clientB > server: Flags [S], seq 0, length 0
+  clientC > server: Flags [S], seq 0, length 0
+server: accept()
+`
+	seq, ok := parseSequence([]byte(out))
+	if !ok {
+		t.Fatal("no segment found")
+	}
+	figs := figures(seq)
+	type fig struct {
+		title string
+		roles []string
+		texts []string
+	}
+	var got []fig
+	for _, f := range figs {
+		g := fig{title: f.title, roles: f.roles}
+		for _, s := range f.steps {
+			switch s.kind {
+			case segment:
+				g.texts = append(g.texts, s.from+">"+s.to)
+			case states:
+				for _, m := range s.state {
+					g.texts = append(g.texts, m.role+" "+m.state)
+				}
+			default:
+				g.texts = append(g.texts, s.text)
+			}
+		}
+		got = append(got, g)
+	}
+	want := []fig{
+		{"one connection", []string{"client", "server"}, []string{"client: connect()", "client>server", "server>client"}},
+		{"two connections", []string{"client2", "server2"}, []string{"connected twice", "client2>server2",
+			"shutdown: the first one", "client2>server2", "(no segment)", "client2 CLOSE_WAIT"}},
+		{"two connections", []string{"client3", "server3"}, []string{"connected twice", "client3>server3",
+			"shutdown: the first one", "server3 FIN_WAIT2, timer off", "(no segment)", "crash: the second one", "client3: poll: POLLOUT", "+0.4 s", "client3 ESTABLISHED"}},
+		{"three clients, one server", []string{"clientA", "clientB", "server"}, []string{"clientA>server", "clientB>server", "server: accept()"}},
+		{"three clients, one server", []string{"clientC", "server"}, []string{"clientC>server", "server: accept()"}},
+	}
+	if len(got) != len(want) {
+		t.Fatalf("%d figures, want %d:\n%q", len(got), len(want), got)
+	}
+	for i := range want {
+		if got[i].title != want[i].title || !slices.Equal(got[i].roles, want[i].roles) || !slices.Equal(got[i].texts, want[i].texts) {
+			t.Errorf("figure %d:\n got %q\nwant %q", i+1, got[i], want[i])
+		}
+	}
+}
+
+// A line "  (+0.4 s)" is a time gap: drawn as a label between the
+// arrows around it, the lifelines dashed across it.
+func TestGap(t *testing.T) {
+	out := `  client > server: Flags [P.], seq 1:5, ack 1, length 4
+  (+0.4 s)
+  client > server: Flags [P.], seq 1:5, ack 1, length 4
+  (no segment)
+`
+	seq, _ := parseSequence([]byte(out))
+	kinds := []stepKind{}
+	for _, s := range seq.steps {
+		kinds = append(kinds, s.kind)
+	}
+	if want := []stepKind{segment, gap, segment, note}; !slices.Equal(kinds, want) {
+		t.Fatalf("steps %v, want %v", kinds, want)
+	}
+	svg := string(svgDiagram("gap", seq))
+	if !strings.Contains(svg, ">+0.4 s</text>") || !strings.Contains(svg, "stroke-dasharray") {
+		t.Errorf("no gap label or dashed lifeline in:\n%s", svg)
+	}
+	if strings.Index(svg, "+0.4 s") > strings.LastIndex(svg, "seq 1:5") || strings.Index(svg, "+0.4 s") < strings.Index(svg, "seq 1:5") {
+		t.Errorf("the gap is not between the two arrows:\n%s", svg)
+	}
+}
+
+// Every figure of every pinned output fits the column, and keeps its
+// text inside its drawing, reckoned at DejaVu Sans Mono's 0.602 em
+// (sitecheck measures the same in a browser).
+func TestFiguresFit(t *testing.T) {
+	archives, err := filepath.Glob("../../testdata/*.txtar")
+	if err != nil || len(archives) == 0 {
+		t.Fatalf("no pinned outputs: %v", err)
+	}
+	for _, path := range archives {
+		ar, err := txtar.ParseFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range ar.Files {
+			seq, ok := parseSequence(f.Data)
+			if !ok {
+				continue
+			}
+			for i, fig := range figures(seq) {
+				name := fmt.Sprintf("%s %s, figure %d", filepath.Base(path), f.Name, i+1)
+				if len(fig.roles) > maxLifelines {
+					t.Errorf("%s: %d lifelines", name, len(fig.roles))
+				}
+				checkBounds(t, name, svgDiagram("t", fig))
+			}
+		}
+	}
+}
+
+func checkBounds(t *testing.T, name string, svg []byte) {
+	t.Helper()
+	var root struct {
+		Width int `xml:"width,attr"`
+		Texts []struct {
+			X      float64 `xml:"x,attr"`
+			Anchor string  `xml:"text-anchor,attr"`
+			Size   float64 `xml:"font-size,attr"`
+			Text   string  `xml:",chardata"`
+		} `xml:"text"`
+	}
+	if err := xml.Unmarshal(svg, &root); err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	if root.Width > pageWidth {
+		t.Errorf("%s: %d px wide, more than the column's %d", name, root.Width, pageWidth)
+	}
+	for _, tx := range root.Texts {
+		w := float64(utf8.RuneCountInString(tx.Text)) * tx.Size * 0.602
+		left := map[string]float64{"start": tx.X, "middle": tx.X - w/2, "end": tx.X - w}[tx.Anchor]
+		if left < 0 || left+w > float64(root.Width) {
+			t.Errorf("%s: text %q spans %.0f..%.0f, outside 0..%d", name, tx.Text, left, left+w, root.Width)
+		}
+	}
+}
+
+// A source that marks its point is shown as that excerpt, then whole
+// in a collapsed block; the markers themselves are shown nowhere.
+func TestExcerpt(t *testing.T) {
+	src := "package main\n\nfunc main() {\n\tsetUp()\n\t//tcpedges:show\n\t// The point.\n\tif point() {\n\t\tshow()\n\t}\n\t//tcpedges:end\n\tprint()\n\t//tcpedges:show\n\t\tdeeper()\n\t//tcpedges:end\n}\n"
+	root := t.TempDir()
+	write(t, root, "examples/point/main.go", src)
+	write(t, root, "chapters/point.md", "<!-- code: point -->\n<!-- end -->\n")
+	if err := run(root, false); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := os.ReadFile(filepath.Join(root, "chapters/point.md"))
+	want := "<!-- code: point -->\n```go\n// The point.\nif point() {\n\tshow()\n}\n\t// ...\n\tdeeper()\n```\n\n" +
+		"<details markdown>\n<summary>The whole program: <code>examples/point/main.go</code></summary>\n\n" +
+		"```go\npackage main\n\nfunc main() {\n\tsetUp()\n\t// The point.\n\tif point() {\n\t\tshow()\n\t}\n\tprint()\n\t\tdeeper()\n}\n```\n\n</details>\n<!-- end -->\n"
+	if string(got) != want {
+		t.Errorf("filled chapter:\n%s\nwant:\n%s", got, want)
+	}
+	for _, bad := range []string{"//tcpedges:show\n", "//tcpedges:end\n", "//tcpedges:show\n//tcpedges:show\n"} {
+		write(t, root, "examples/point/main.go", "package main\n"+bad)
+		if err := run(root, true); err == nil || !strings.Contains(err.Error(), "examples/point/main.go: ") {
+			t.Errorf("unbalanced markers %q: %v", bad, err)
+		}
 	}
 }
