@@ -6,7 +6,6 @@
 package main
 
 import (
-	"fmt"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -28,33 +27,33 @@ func main() {
 	addr := edge.FDAddr(lfd)
 	s.Name(addr, "server")
 
-	fmt.Println("# empty accept queue")
-	fmt.Printf("server: poll events %s\n", edge.Events(lfd))
+	edge.Println("# empty accept queue")
+	edge.Printf("server: poll events %s\n", edge.Events(lfd))
 	fd, _, err := unix.Accept4(lfd, unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC)
-	fmt.Printf("server: accept() = %s\n", edge.Ret(fd, err))
+	edge.Printf("server: accept() = %s\n", edge.Ret(fd, err))
 
-	fmt.Println("# a client connects")
+	edge.Println("# a client connects")
 	client := s.Dial("client", addr)
 	defer client.Close()
 	// The handshake's last ACK puts the connection in the accept queue
 	// (tcp_check_req, inet_csk_complete_hashdance) and wakes the
 	// listener: readable means "accept will not fail with EAGAIN".
-	fmt.Printf("server: poll(POLLIN) = %s\n", edge.WaitFD(lfd, unix.POLLIN))
+	edge.Printf("server: poll(POLLIN) = %s\n", edge.WaitFD(lfd, unix.POLLIN))
 	q, _ := edge.ListenerQueue(addr)
-	fmt.Printf("server: accept queue %d\n", q)
+	edge.Printf("server: accept queue %d\n", q)
 	s.PrintSegments()
 	fd, _, err = unix.Accept4(lfd, unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC)
 	check(err)
 	defer unix.Close(fd)
 	st, err := edge.FDState(fd)
 	check(err)
-	fmt.Printf("server: accept() = a new descriptor, %s\n", st)
+	edge.Printf("server: accept() = a new descriptor, %s\n", st)
 	q, _ = edge.ListenerQueue(addr)
-	fmt.Printf("server: accept queue %d\n", q)
+	edge.Printf("server: accept queue %d\n", q)
 	fd2, _, err := unix.Accept4(lfd, unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC)
-	fmt.Printf("server: accept() again = %s\n", edge.Ret(fd2, err))
+	edge.Printf("server: accept() again = %s\n", edge.Ret(fd2, err))
 
-	fmt.Println("# Go's Accept on an empty queue")
+	edge.Println("# Go's Accept on an empty queue")
 	// Go's Accept (internal/poll/fd_unix.go, FD.Accept) calls accept4,
 	// and on EAGAIN parks the goroutine until the poller reports the
 	// listener readable, or the deadline passes: here after 20ms, as
@@ -63,7 +62,7 @@ func main() {
 	defer ln.Close()
 	check(ln.SetDeadline(time.Now().Add(20 * time.Millisecond)))
 	_, err = ln.Accept()
-	fmt.Printf("server2: Accept: err %s\n", s.Describe(err))
+	edge.Printf("server2: Accept: err %s\n", s.Describe(err))
 }
 
 func check(err error) { edge.Check(err, "unexpected error") }

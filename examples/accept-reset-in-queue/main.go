@@ -7,7 +7,6 @@
 package main
 
 import (
-	"fmt"
 	"net"
 
 	"golang.org/x/sys/unix"
@@ -30,11 +29,11 @@ func main() {
 	s.Name(addr, "server")
 
 	client := s.Dial("client", addr)
-	fmt.Printf("server: poll(POLLIN) = %s\n", edge.WaitFD(lfd, unix.POLLIN))
+	edge.Printf("server: poll(POLLIN) = %s\n", edge.WaitFD(lfd, unix.POLLIN))
 	q, _ := edge.ListenerQueue(addr)
-	fmt.Printf("server: accept queue %d\n", q)
+	edge.Printf("server: accept queue %d\n", q)
 
-	fmt.Println("client: SO_LINGER 0, close()")
+	edge.Println("client: SO_LINGER 0, close()")
 	check(client.SetLinger(0))
 	clientAddr := client.LocalAddr()
 	check(client.Close())
@@ -43,24 +42,24 @@ func main() {
 	// it), and keeps ECONNRESET as its pending error. Nothing takes it
 	// out of the accept queue.
 	st := edge.WaitConnState(addr, clientAddr.(*net.TCPAddr), "CLOSED")
-	fmt.Printf("  sock_diag: the queued connection %s\n", st)
+	edge.Printf("  sock_diag: the queued connection %s\n", st)
 	s.PrintSegments()
 	q, _ = edge.ListenerQueue(addr)
-	fmt.Printf("server: accept queue %d, poll events %s\n", q, edge.Events(lfd))
+	edge.Printf("server: accept queue %d, poll events %s\n", q, edge.Events(lfd))
 
 	fd, _, err := unix.Accept4(lfd, unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC)
 	check(err)
 	defer unix.Close(fd)
 	st, err = edge.FDState(fd)
 	check(err)
-	fmt.Printf("server: accept() = a new descriptor, %s, poll events %s\n", st, edge.Events(fd))
+	edge.Printf("server: accept() = a new descriptor, %s, poll events %s\n", st, edge.Events(fd))
 	buf := make([]byte, 64)
 	n, err := unix.Read(fd, buf)
-	fmt.Printf("server: read() = %s\n", edge.Ret(n, err))
+	edge.Printf("server: read() = %s\n", edge.Ret(n, err))
 	n, err = unix.Read(fd, buf)
-	fmt.Printf("server: read() again = %s\n", edge.Ret(n, err))
+	edge.Printf("server: read() again = %s\n", edge.Ret(n, err))
 
-	fmt.Println("# the same with Go's Accept and Read")
+	edge.Println("# the same with Go's Accept and Read")
 	ln := s.Listen("server2")
 	defer ln.Close()
 	client2 := s.Dial("client2", ln.Addr())
@@ -71,13 +70,13 @@ func main() {
 	check(client2.Close())
 	edge.WaitConnState(ln.Addr().(*net.TCPAddr), client2Addr.(*net.TCPAddr), "CLOSED")
 	c, err := ln.Accept()
-	fmt.Printf("server2: Accept: err %s\n", s.Describe(err))
+	edge.Printf("server2: Accept: err %s\n", s.Describe(err))
 	if err == nil {
 		defer c.Close()
 		n, err = c.Read(buf)
-		fmt.Printf("server2: Read = %d, err %s\n", n, s.Describe(err))
+		edge.Printf("server2: Read = %d, err %s\n", n, s.Describe(err))
 		n, err = c.Read(buf)
-		fmt.Printf("server2: Read again = %d, err %s\n", n, s.Describe(err))
+		edge.Printf("server2: Read again = %d, err %s\n", n, s.Describe(err))
 	}
 	s.PrintSegments()
 }

@@ -36,7 +36,7 @@ func admit(backlog int) {
 	check(unix.Listen(lfd, backlog))
 	addr := edge.FDAddr(lfd)
 	server := &unix.SockaddrInet4{Port: addr.Port, Addr: [4]byte{127, 0, 0, 1}}
-	fmt.Printf("listen(fd, %d)\n", backlog)
+	edge.Printf("listen(fd, %d)\n", backlog)
 
 	queued, dropped := uint32(0), edge.TCPExtCounter("ListenOverflows")
 	var clients []string
@@ -60,9 +60,9 @@ func admit(backlog int) {
 		clients = append(clients, fmt.Sprintf("client%d %s", i, st))
 		queued = q
 	}
-	fmt.Printf("  %s\n", strings.Join(clients, ", "))
+	edge.Printf("  %s\n", strings.Join(clients, ", "))
 	recvQ, sendQ := edge.ListenerQueue(addr)
-	fmt.Printf("  admitted %d; sock_diag: LISTEN Recv-Q %d Send-Q %d\n", queued, recvQ, sendQ)
+	edge.Printf("  admitted %d; sock_diag: LISTEN Recv-Q %d Send-Q %d\n", queued, recvQ, sendQ)
 }
 
 func socket() int {

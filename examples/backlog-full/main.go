@@ -8,8 +8,6 @@
 package main
 
 import (
-	"fmt"
-
 	"golang.org/x/sys/unix"
 
 	"tcpedges/internal/edge"
@@ -36,34 +34,34 @@ func run() {
 	s.Name(addr, "server")
 	server := &unix.SockaddrInet4{Port: addr.Port, Addr: [4]byte{127, 0, 0, 1}}
 
-	fmt.Println("# the SYN arrives at a full queue")
+	edge.Println("# the SYN arrives at a full queue")
 	client := s.Dial("client", addr)
 	defer client.Close()
 	fd := socket()
 	defer unix.Close(fd)
 	err := unix.Connect(fd, server)
 	s.Name(edge.FDAddr(fd), "client2")
-	fmt.Printf("client2: connect() = %s\n", edge.Ret(0, err))
-	fmt.Printf("server: ListenOverflows %d\n", edge.WaitTCPExtCounter("ListenOverflows", 1))
+	edge.Printf("client2: connect() = %s\n", edge.Ret(0, err))
+	edge.Printf("server: ListenOverflows %d\n", edge.WaitTCPExtCounter("ListenOverflows", 1))
 	st, err := edge.FDState(fd)
 	check(err)
-	fmt.Printf("client2: %s\n", st)
+	edge.Printf("client2: %s\n", st)
 	s.PrintSegments()
 	nfd, _, err := unix.Accept4(lfd, unix.SOCK_CLOEXEC)
 	check(err)
 	defer unix.Close(nfd)
-	fmt.Println("server: accept() = client")
+	edge.Println("server: accept() = client")
 	// The SYN is sent again one second after the first
 	// (TCP_TIMEOUT_INIT, RFC 6298 2.1): a wait no sysctl shortens.
-	fmt.Printf("client2: poll(POLLOUT) = %s\n", edge.WaitFD(fd, unix.POLLOUT))
+	edge.Printf("client2: poll(POLLOUT) = %s\n", edge.WaitFD(fd, unix.POLLOUT))
 	n, err := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_ERROR)
 	check(err)
-	fmt.Printf("client2: getsockopt(SO_ERROR) = %s, SYNs retransmitted %d\n",
+	edge.Printf("client2: getsockopt(SO_ERROR) = %s, SYNs retransmitted %d\n",
 		edge.SOError(n), edge.TCPExtCounter("TCPSynRetrans"))
 	edge.WaitFD(lfd, unix.POLLIN)
 	s.PrintSegments()
 
-	fmt.Println("# the SYN gets in, the last ACK arrives at a full queue")
+	edge.Println("# the SYN gets in, the last ACK arrives at a full queue")
 	lfd = socket()
 	defer unix.Close(lfd)
 	check(unix.Bind(lfd, &unix.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}))
@@ -80,10 +78,10 @@ func run() {
 	check(unix.SetsockoptInt(a, unix.IPPROTO_TCP, unix.TCP_DEFER_ACCEPT, 1))
 	err = unix.Connect(a, server)
 	s.Name(edge.FDAddr(a), "clientA")
-	fmt.Printf("clientA: connect() = %s\n", edge.Ret(0, err))
-	fmt.Printf("clientA: poll(POLLOUT) = %s\n", edge.WaitFD(a, unix.POLLOUT))
+	edge.Printf("clientA: connect() = %s\n", edge.Ret(0, err))
+	edge.Printf("clientA: poll(POLLOUT) = %s\n", edge.WaitFD(a, unix.POLLOUT))
 	st = edge.WaitConnState(addr, edge.FDAddr(a), "SYN_RECV", "NEW_SYN_RECV")
-	fmt.Printf("  sock_diag: server2's side of clientA %s\n", st)
+	edge.Printf("  sock_diag: server2's side of clientA %s\n", st)
 	// clientB fills the queue. (Its segments are left out of the
 	// capture, which counts sequence numbers per address, not per
 	// connection, and would print clientA's acks as absolute numbers.)
@@ -92,33 +90,33 @@ func run() {
 	drops := edge.TCPExtCounter("ListenOverflows")
 	check(ignore(unix.Connect(b, server), unix.EINPROGRESS))
 	q, _ := edge.WaitSYNOutcome(addr, 0, drops)
-	fmt.Printf("clientB: connect(); server2: accept queue %d, full\n", q)
+	edge.Printf("clientB: connect(); server2: accept queue %d, full\n", q)
 	n, err = unix.Write(a, []byte("hello"))
-	fmt.Printf("clientA: write() = %s\n", edge.Ret(n, err))
-	fmt.Printf("server2: ListenOverflows %d\n", edge.WaitTCPExtCounter("ListenOverflows", drops+1))
+	edge.Printf("clientA: write() = %s\n", edge.Ret(n, err))
+	edge.Printf("server2: ListenOverflows %d\n", edge.WaitTCPExtCounter("ListenOverflows", drops+1))
 	st, err = edge.FDState(a)
 	check(err)
 	unacked, err := unix.IoctlGetInt(a, unix.SIOCOUTQ)
 	check(err)
-	fmt.Printf("clientA: %s, %d bytes unacknowledged\n", st, unacked)
+	edge.Printf("clientA: %s, %d bytes unacknowledged\n", st, unacked)
 	st = edge.WaitConnState(addr, edge.FDAddr(a), "SYN_RECV", "NEW_SYN_RECV")
-	fmt.Printf("  sock_diag: server2's side of clientA %s\n", st)
+	edge.Printf("  sock_diag: server2's side of clientA %s\n", st)
 	s.PrintSegments()
 	nfd, _, err = unix.Accept4(lfd, unix.SOCK_CLOEXEC)
 	check(err)
 	defer unix.Close(nfd)
-	fmt.Println("server2: accept() = clientB")
+	edge.Println("server2: accept() = clientB")
 	// clientA sends its data again after its retransmission timeout
 	// (on loopback the minimum, tcp_rto_min, 200ms); this time the
 	// ACK in it completes the handshake.
-	fmt.Printf("server2: poll(POLLIN) = %s\n", edge.WaitFD(lfd, unix.POLLIN))
+	edge.Printf("server2: poll(POLLIN) = %s\n", edge.WaitFD(lfd, unix.POLLIN))
 	nfd, _, err = unix.Accept4(lfd, unix.SOCK_CLOEXEC)
 	check(err)
 	defer unix.Close(nfd)
 	buf := make([]byte, 16)
 	n, err = unix.Read(nfd, buf)
 	check(err)
-	fmt.Printf("server2: accept() = clientA, read() = %q\n", buf[:n])
+	edge.Printf("server2: accept() = clientA, read() = %q\n", buf[:n])
 	edge.WaitAcked(a)
 	s.PrintSegments()
 }

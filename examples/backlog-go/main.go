@@ -9,7 +9,6 @@ package main
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net"
 	"os"
 	"strings"
@@ -32,9 +31,9 @@ func main() {
 func run() {
 	somaxconn, err := os.ReadFile("/proc/sys/net/core/somaxconn")
 	check(err)
-	fmt.Printf("/proc/sys/net/core/somaxconn: %s\n", strings.TrimSpace(string(somaxconn)))
+	edge.Printf("/proc/sys/net/core/somaxconn: %s\n", strings.TrimSpace(string(somaxconn)))
 
-	fmt.Println("# net.Listen")
+	edge.Println("# net.Listen")
 	var lc net.ListenConfig
 	lc.SetMultipathTCP(false)
 	ln, err := lc.Listen(context.Background(), "tcp", "127.0.0.1:0")
@@ -42,7 +41,7 @@ func run() {
 	defer ln.Close()
 	show(ln.Addr())
 
-	fmt.Println("# listen(fd, 8) again on the same socket")
+	edge.Println("# listen(fd, 8) again on the same socket")
 	// On a socket that already listens, listen(2) only sets the
 	// backlog (inet_listen: sk_max_ack_backlog).
 	raw, err := ln.(*net.TCPListener).SyscallConn()
@@ -50,7 +49,7 @@ func run() {
 	check(raw.Control(func(fd uintptr) { check(unix.Listen(int(fd), 8)) }))
 	show(ln.Addr())
 
-	fmt.Println("# socket, bind, listen(fd, 8), net.FileListener")
+	edge.Println("# socket, bind, listen(fd, 8), net.FileListener")
 	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
 	check(err)
 	check(unix.Bind(fd, &unix.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}))
@@ -63,29 +62,29 @@ func run() {
 	defer fln.Close()
 	show(fln.Addr())
 
-	fmt.Println("# listen(fd, 100000): the kernel caps it at somaxconn")
+	edge.Println("# listen(fd, 100000): the kernel caps it at somaxconn")
 	check(raw.Control(func(fd uintptr) { check(unix.Listen(int(fd), 100000)) }))
 	show(ln.Addr())
 
-	fmt.Println("# listen(fd, 8) in ListenConfig.Control")
+	edge.Println("# listen(fd, 8) in ListenConfig.Control")
 	// Control runs after socket(2) and before Go's bind(2) and
 	// listen(2): listen there binds the socket to a port of the
 	// kernel's choosing, and Go's bind then fails.
 	lc.Control = func(_, _ string, c syscall.RawConn) error {
 		var lerr error
 		check(c.Control(func(fd uintptr) { lerr = unix.Listen(int(fd), 8) }))
-		fmt.Printf("  listen(fd, 8) in Control = %s\n", edge.Ret(0, lerr))
+		edge.Printf("  listen(fd, 8) in Control = %s\n", edge.Ret(0, lerr))
 		return nil
 	}
 	_, err = lc.Listen(context.Background(), "tcp", "127.0.0.1:0")
 	// err is "listen tcp 127.0.0.1:0: bind: ...": show its cause.
-	fmt.Printf("ListenConfig.Listen: err %s\n", edge.Describe(errors.Unwrap(err)))
+	edge.Printf("ListenConfig.Listen: err %s\n", edge.Describe(errors.Unwrap(err)))
 }
 
 // show prints the listener's queues as ss -lnt does.
 func show(addr net.Addr) {
 	recvQ, sendQ := edge.ListenerQueue(addr)
-	fmt.Printf("  sock_diag: LISTEN Recv-Q %d Send-Q %d (the backlog)\n", recvQ, sendQ)
+	edge.Printf("  sock_diag: LISTEN Recv-Q %d Send-Q %d (the backlog)\n", recvQ, sendQ)
 }
 
 func check(err error) { edge.Check(err, "unexpected error") }

@@ -28,7 +28,7 @@ func main() {
 // requestQueueFull fills the listener's queue of half-open requests
 // (SYN_RECV) and connects once more.
 func requestQueueFull() {
-	fmt.Println("# tcp_syncookies=1, the request queue is full")
+	edge.Println("# tcp_syncookies=1, the request queue is full")
 	s := edge.NewScene()
 	defer s.Close()
 	lfd := socket()
@@ -42,7 +42,7 @@ func requestQueueFull() {
 	addr := edge.FDAddr(lfd)
 	s.Name(addr, "server")
 	server := &unix.SockaddrInet4{Port: addr.Port, Addr: [4]byte{127, 0, 0, 1}}
-	fmt.Println("server: listen(fd, 1), TCP_DEFER_ACCEPT")
+	edge.Println("server: listen(fd, 1), TCP_DEFER_ACCEPT")
 
 	ports := map[int]string{}
 	for i := 1; i <= 3; i++ {
@@ -71,24 +71,24 @@ func requestQueueFull() {
 			edge.WaitTCPExtCounter("SyncookiesRecv", 1)
 			st = edge.WaitConnState(addr, edge.FDAddr(fd), "ESTABLISHED")
 		}
-		fmt.Printf("%s: connected; server's side %s; SyncookiesSent +%d\n",
+		edge.Printf("%s: connected; server's side %s; SyncookiesSent +%d\n",
 			name, st, edge.TCPExtCounter("SyncookiesSent")-sent)
 	}
 	q, _ := edge.ListenerQueue(addr)
-	fmt.Printf("server: accept queue %d; TCPReqQFullDoCookies %d, SyncookiesSent %d, SyncookiesRecv %d, ListenOverflows %d\n",
+	edge.Printf("server: accept queue %d; TCPReqQFullDoCookies %d, SyncookiesSent %d, SyncookiesRecv %d, ListenOverflows %d\n",
 		q, edge.TCPExtCounter("TCPReqQFullDoCookies"), edge.TCPExtCounter("SyncookiesSent"), edge.TCPExtCounter("SyncookiesRecv"),
 		edge.TCPExtCounter("ListenOverflows"))
 	s.PrintSegments()
 	nfd, peer, err := unix.Accept4(lfd, unix.SOCK_CLOEXEC)
 	check(err)
 	defer unix.Close(nfd)
-	fmt.Printf("server: accept() = %s\n", ports[peer.(*unix.SockaddrInet4).Port])
+	edge.Printf("server: accept() = %s\n", ports[peer.(*unix.SockaddrInet4).Port])
 }
 
 // acceptQueueFull fills the accept queue of a listener that sends a
 // cookie for every SYN, and connects once more.
 func acceptQueueFull() {
-	fmt.Println("# tcp_syncookies=2, the accept queue is full")
+	edge.Println("# tcp_syncookies=2, the accept queue is full")
 	s := edge.NewScene()
 	defer s.Close()
 	lfd := socket()
@@ -99,7 +99,7 @@ func acceptQueueFull() {
 	addr := edge.FDAddr(lfd)
 	s.Name(addr, "server2")
 	server := &unix.SockaddrInet4{Port: addr.Port, Addr: [4]byte{127, 0, 0, 1}}
-	fmt.Println("server2: listen(fd, 0)")
+	edge.Println("server2: listen(fd, 0)")
 	decided := edge.TCPExtCounter("TCPReqQFullDoCookies")
 	sent, recv := edge.TCPExtCounter("SyncookiesSent"), edge.TCPExtCounter("SyncookiesRecv")
 	overflows, drops := edge.TCPExtCounter("ListenOverflows"), edge.TCPExtCounter("ListenDrops")
@@ -118,11 +118,11 @@ func acceptQueueFull() {
 		queued = q
 		st, err := edge.FDState(fd)
 		check(err)
-		fmt.Printf("%s: %s; server2: accept queue %d\n", name, st, q)
+		edge.Printf("%s: %s; server2: accept queue %d\n", name, st, q)
 		// TCPReqQFullDoCookies counts the SYNs tcp_conn_request
 		// decided to answer with a cookie; only after that does it
 		// look at the accept queue, and drop the SYN when it is full.
-		fmt.Printf("  TCPReqQFullDoCookies +%d, SyncookiesSent +%d, SyncookiesRecv +%d, ListenOverflows +%d, ListenDrops +%d\n",
+		edge.Printf("  TCPReqQFullDoCookies +%d, SyncookiesSent +%d, SyncookiesRecv +%d, ListenOverflows +%d, ListenDrops +%d\n",
 			edge.TCPExtCounter("TCPReqQFullDoCookies")-decided, edge.TCPExtCounter("SyncookiesSent")-sent, edge.TCPExtCounter("SyncookiesRecv")-recv,
 			edge.TCPExtCounter("ListenOverflows")-overflows, edge.TCPExtCounter("ListenDrops")-drops)
 	}

@@ -7,7 +7,6 @@
 package main
 
 import (
-	"fmt"
 	"net"
 
 	"golang.org/x/sys/unix"
@@ -27,48 +26,48 @@ func main() {
 	gone.Close()
 	closed := sockaddr(gone.Addr())
 
-	fmt.Println("# a listener")
+	edge.Println("# a listener")
 	fd := connect(s, server, "client")
 	// POLLOUT: the handshake is over, one way or the other.
-	fmt.Printf("client: poll(POLLOUT) = %s\n", edge.WaitFD(fd, unix.POLLOUT))
+	edge.Printf("client: poll(POLLOUT) = %s\n", edge.WaitFD(fd, unix.POLLOUT))
 	soError(fd)
 	// Linux answers the first connect after the handshake with 0 (the
 	// socket moves from SS_CONNECTING to SS_CONNECTED in
 	// __inet_stream_connect); only later ones with EISCONN.
-	fmt.Printf("client: connect() again = %s\n", ret(unix.Connect(fd, server)))
-	fmt.Printf("client: connect() again = %s\n", ret(unix.Connect(fd, server)))
+	edge.Printf("client: connect() again = %s\n", ret(unix.Connect(fd, server)))
+	edge.Printf("client: connect() again = %s\n", ret(unix.Connect(fd, server)))
 	state(fd, "client")
 	s.PrintSegments()
 	defer unix.Close(fd)
 
-	fmt.Println("# no listener")
+	edge.Println("# no listener")
 	fd = connect(s, closed, "client2")
 	// The RST wakes poll with POLLERR and POLLHUP as well as POLLOUT.
-	fmt.Printf("client2: poll(POLLOUT) = %s\n", edge.WaitFD(fd, unix.POLLOUT))
+	edge.Printf("client2: poll(POLLOUT) = %s\n", edge.WaitFD(fd, unix.POLLOUT))
 	soError(fd)
 	// Reading SO_ERROR cleared the error (sock_error takes it): a
 	// second read says 0, and connect, which finds the socket CLOSED
 	// with no error left, says ECONNABORTED.
 	soError(fd)
-	fmt.Printf("client2: connect() again = %s\n", ret(unix.Connect(fd, closed)))
+	edge.Printf("client2: connect() again = %s\n", ret(unix.Connect(fd, closed)))
 	state(fd, "client2")
 	s.PrintSegments()
 	unix.Close(fd)
 
-	fmt.Println("# no listener, asking connect instead of SO_ERROR")
+	edge.Println("# no listener, asking connect instead of SO_ERROR")
 	fd = connect(s, closed, "client3")
-	fmt.Printf("client3: poll(POLLOUT) = %s\n", edge.WaitFD(fd, unix.POLLOUT))
+	edge.Printf("client3: poll(POLLOUT) = %s\n", edge.WaitFD(fd, unix.POLLOUT))
 	// connect takes the pending error as getsockopt does...
-	fmt.Printf("client3: connect() again = %s\n", ret(unix.Connect(fd, closed)))
+	edge.Printf("client3: connect() again = %s\n", ret(unix.Connect(fd, closed)))
 	// ...and leaves the socket unconnected, so the next connect is a
 	// new attempt: a new SYN, from a new port (the RST released the
 	// one connect had picked).
 	before := edge.FDAddr(fd)
-	fmt.Printf("client3: connect() again = %s\n", ret(unix.Connect(fd, closed)))
+	edge.Printf("client3: connect() again = %s\n", ret(unix.Connect(fd, closed)))
 	after := edge.FDAddr(fd)
-	fmt.Printf("  same local port as before: %v\n", after.Port == before.Port)
+	edge.Printf("  same local port as before: %v\n", after.Port == before.Port)
 	s.Name(after, "client3-again")
-	fmt.Printf("client3: poll(POLLOUT) = %s\n", edge.WaitFD(fd, unix.POLLOUT))
+	edge.Printf("client3: poll(POLLOUT) = %s\n", edge.WaitFD(fd, unix.POLLOUT))
 	soError(fd)
 	s.PrintSegments()
 	unix.Close(fd)
@@ -81,7 +80,7 @@ func connect(s *edge.Scene, server *unix.SockaddrInet4, role string) int {
 	err = unix.Connect(fd, server)
 	// connect has picked a local port; name it for the capture.
 	s.Name(edge.FDAddr(fd), role)
-	fmt.Printf("%s: connect() = %s\n", role, ret(err))
+	edge.Printf("%s: connect() = %s\n", role, ret(err))
 	return fd
 }
 
@@ -92,13 +91,13 @@ func sockaddr(a net.Addr) *unix.SockaddrInet4 {
 func soError(fd int) {
 	n, err := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_ERROR)
 	edge.Check(err, "getsockopt SO_ERROR")
-	fmt.Printf("  getsockopt(SO_ERROR) = %s\n", edge.SOError(n))
+	edge.Printf("  getsockopt(SO_ERROR) = %s\n", edge.SOError(n))
 }
 
 func state(fd int, role string) {
 	st, err := edge.FDState(fd)
 	edge.Check(err, role)
-	fmt.Printf("  state: %s %s\n", role, st)
+	edge.Printf("  state: %s %s\n", role, st)
 }
 
 func ret(err error) string { return edge.Ret(0, err) }

@@ -8,7 +8,6 @@
 package main
 
 import (
-	"fmt"
 	"net"
 
 	"golang.org/x/sys/unix"
@@ -25,7 +24,7 @@ func main() {
 
 	// Each part gives the host an ephemeral range of one port, so that
 	// the kernel's choice of a local port is known.
-	fmt.Println("# bind to 127.0.0.1:P, connect to 127.0.0.1:P")
+	edge.Println("# bind to 127.0.0.1:P, connect to 127.0.0.1:P")
 	h.Sysctl("net.ipv4.ip_local_port_range", "40000 40000")
 	h.Do(func() {
 		fd := socket()
@@ -33,26 +32,26 @@ func main() {
 		check(unix.Bind(fd, &unix.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}))
 		self := edge.FDAddr(fd)
 		s.Name(self, "self")
-		fmt.Printf("bind() picked port %d\n", self.Port)
+		edge.Printf("bind() picked port %d\n", self.Port)
 		err := unix.Connect(fd, &unix.SockaddrInet4{Port: self.Port, Addr: [4]byte{127, 0, 0, 1}})
-		fmt.Printf("connect() = %s\n", edge.Ret(0, err))
+		edge.Printf("connect() = %s\n", edge.Ret(0, err))
 		report(s, fd)
 	})
 
-	fmt.Println("# a client retries port 40002 on 127.0.0.1, where nothing listens")
+	edge.Println("# a client retries port 40002 on 127.0.0.1, where nothing listens")
 	h.Sysctl("net.ipv4.ip_local_port_range", "40002 40002")
 	h.Do(func() {
 		fd := socket()
 		// No bind: connect picks the local port, from the ephemeral
 		// range, and the one port there is the one it connects to.
 		err := unix.Connect(fd, &unix.SockaddrInet4{Port: 40002, Addr: [4]byte{127, 0, 0, 1}})
-		fmt.Printf("connect() = %s\n", edge.Ret(0, err))
+		edge.Printf("connect() = %s\n", edge.Ret(0, err))
 		s.Name(edge.FDAddr(fd), "client")
-		fmt.Printf("  connect picked port %d\n", edge.FDAddr(fd).Port)
+		edge.Printf("  connect picked port %d\n", edge.FDAddr(fd).Port)
 		report(s, fd)
 	})
 
-	fmt.Println("# net.Dial to port 40004 on 127.0.0.1, where nothing listens")
+	edge.Println("# net.Dial to port 40004 on 127.0.0.1, where nothing listens")
 	h.Sysctl("net.ipv4.ip_local_port_range", "40004 40004")
 	h.Do(func() {
 		dialer := &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 40004}
@@ -61,27 +60,27 @@ func main() {
 		// net/tcpsock_posix.go), closes the connection and dials again:
 		// but the one ephemeral port is now in TIME_WAIT.
 		c, err := net.Dial("tcp", "127.0.0.1:40004")
-		fmt.Printf("net.Dial: err %s\n", s.Describe(err))
+		edge.Printf("net.Dial: err %s\n", s.Describe(err))
 		if err == nil {
 			c.Close()
 		}
 		st := edge.WaitConnState(dialer, dialer, "TIME_WAIT")
-		fmt.Printf("  sock_diag: port 40004 connected to itself, %s\n", st)
+		edge.Printf("  sock_diag: port 40004 connected to itself, %s\n", st)
 		s.PrintSegments()
 	})
 }
 
 // report waits for the handshake and prints what the socket says.
 func report(s *edge.Scene, fd int) {
-	fmt.Printf("poll(POLLOUT) = %s\n", edge.WaitFD(fd, unix.POLLOUT))
+	edge.Printf("poll(POLLOUT) = %s\n", edge.WaitFD(fd, unix.POLLOUT))
 	n, err := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_ERROR)
 	check(err)
-	fmt.Printf("  getsockopt(SO_ERROR) = %s\n", edge.SOError(n))
+	edge.Printf("  getsockopt(SO_ERROR) = %s\n", edge.SOError(n))
 	st, err := edge.FDState(fd)
 	check(err)
 	peer, err := unix.Getpeername(fd)
 	check(err)
-	fmt.Printf("  state %s, peer address = own address: %v\n", st,
+	edge.Printf("  state %s, peer address = own address: %v\n", st,
 		peer.(*unix.SockaddrInet4).Port == edge.FDAddr(fd).Port)
 	// It talks to itself.
 	_, err = unix.Write(fd, []byte("echo"))
@@ -90,7 +89,7 @@ func report(s *edge.Scene, fd int) {
 	buf := make([]byte, 16)
 	n, err = unix.Read(fd, buf)
 	check(err)
-	fmt.Printf("  write(%q), then read() = %q\n", "echo", buf[:n])
+	edge.Printf("  write(%q), then read() = %q\n", "echo", buf[:n])
 	edge.WaitAcked(fd)
 	s.PrintSegments()
 }

@@ -8,7 +8,6 @@ package main
 
 import (
 	"errors"
-	"fmt"
 	"net"
 	"syscall"
 	"time"
@@ -41,31 +40,31 @@ func run() {
 	first := s.Dial("client", addr)
 	defer first.Close()
 	q, backlog := edge.ListenerQueue(addr)
-	fmt.Printf("server: accept queue %d of backlog %d, full\n", q, backlog)
+	edge.Printf("server: accept queue %d of backlog %d, full\n", q, backlog)
 	s.PrintSegments()
 
-	fmt.Println("# a non-blocking connect")
+	edge.Println("# a non-blocking connect")
 	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
 	check(err)
 	server := &unix.SockaddrInet4{Port: addr.Port, Addr: [4]byte{127, 0, 0, 1}}
 	err = unix.Connect(fd, server)
 	s.Name(edge.FDAddr(fd), "client2")
-	fmt.Printf("client2: connect() = %s\n", edge.Ret(0, err))
+	edge.Printf("client2: connect() = %s\n", edge.Ret(0, err))
 	// The listener drops the SYN (tcp_conn_request: the accept queue is
 	// full) and counts it in ListenOverflows. The next SYN would leave
 	// after the initial retransmission timeout, one second
 	// (TCP_TIMEOUT_INIT, RFC 6298 2.1): until then the socket stays in
 	// SYN_SENT, and connect says the attempt is under way.
-	fmt.Printf("server: SYNs dropped on overflow: %d\n", edge.WaitTCPExtCounter("ListenOverflows", 1))
-	fmt.Printf("client2: connect() again = %s\n", edge.Ret(0, unix.Connect(fd, server)))
+	edge.Printf("server: SYNs dropped on overflow: %d\n", edge.WaitTCPExtCounter("ListenOverflows", 1))
+	edge.Printf("client2: connect() again = %s\n", edge.Ret(0, unix.Connect(fd, server)))
 	st, err := edge.FDState(fd)
 	check(err)
-	fmt.Printf("client2: %s, poll events %s\n", st, edge.Events(fd))
+	edge.Printf("client2: %s, poll events %s\n", st, edge.Events(fd))
 	s.PrintSegments()
 	// Closing a socket in SYN_SENT sends nothing (tcp_close).
 	unix.Close(fd)
 
-	fmt.Println("# net.Dialer with Timeout 50ms")
+	edge.Println("# net.Dialer with Timeout 50ms")
 	d := net.Dialer{
 		Timeout: 50 * time.Millisecond,
 		// Only so that the capture can name the dialer's port: bind
@@ -87,9 +86,9 @@ func run() {
 	// depends on whether the poller's write deadline or the context's
 	// timer is seen first (netFD.connect).
 	var ne net.Error
-	fmt.Printf("dialer: err %s\n", s.Describe(err))
-	fmt.Printf("  net.Error Timeout() %v\n", errors.As(err, &ne) && ne.Timeout())
-	fmt.Printf("server: SYNs dropped on overflow: %d\n", edge.WaitTCPExtCounter("ListenOverflows", 2))
+	edge.Printf("dialer: err %s\n", s.Describe(err))
+	edge.Printf("  net.Error Timeout() %v\n", errors.As(err, &ne) && ne.Timeout())
+	edge.Printf("server: SYNs dropped on overflow: %d\n", edge.WaitTCPExtCounter("ListenOverflows", 2))
 	s.PrintSegments()
 }
 

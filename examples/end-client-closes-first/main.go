@@ -5,8 +5,6 @@
 package main
 
 import (
-	"fmt"
-
 	"golang.org/x/sys/unix"
 
 	"tcpedges/internal/edge"
@@ -16,13 +14,13 @@ func main() {
 	edge.ParseFlags()
 	p := edge.NewPair()
 	defer p.Close()
-	fmt.Println("connected")
+	edge.Println("connected")
 	p.PrintSegments()
 	p.PrintStates()
 
 	// The active close: conn.Close is close(2), which sends a FIN and the client enters
 	// FIN_WAIT1; the server's ACK moves it on to FIN_WAIT2.
-	fmt.Println("client: close()")
+	edge.Println("client: close()")
 	p.Client.Close()
 	p.Client.WaitState("FIN_WAIT2")
 	p.PrintSegments()
@@ -33,12 +31,12 @@ func main() {
 	// which acknowledges it and enters TIME_WAIT; that ACK frees the
 	// server's socket.
 	n, err := unix.Read(p.Server.FD, make([]byte, 64))
-	fmt.Printf("server: read() = %s\n", edge.Ret(n, err))
-	fmt.Println("server: close()")
+	edge.Printf("server: read() = %s\n", edge.Ret(n, err))
+	edge.Println("server: close()")
 	p.Server.Close()
 	p.Client.WaitState("TIME_WAIT")
 	p.Server.WaitState("CLOSED")
 	p.PrintSegments()
 	p.PrintStates()
-	fmt.Printf("  client timer: %s\n", p.Client.Timer())
+	edge.Printf("  client timer: %s\n", p.Client.Timer())
 }

@@ -7,7 +7,6 @@
 package main
 
 import (
-	"fmt"
 	"os"
 	"strings"
 	"time"
@@ -26,7 +25,7 @@ func main() {
 	h.Do(func() {
 		v, err := os.ReadFile("/proc/sys/net/ipv4/tcp_fin_timeout")
 		check(err)
-		fmt.Printf("inside the host: net.ipv4.tcp_fin_timeout = %s\n", strings.TrimSpace(string(v)))
+		edge.Printf("inside the host: net.ipv4.tcp_fin_timeout = %s\n", strings.TrimSpace(string(v)))
 
 		s := edge.NewScene()
 		defer s.Close()
@@ -35,34 +34,34 @@ func main() {
 		defer c1.Close()
 		defer c2.Close()
 		defer s2.Close()
-		fmt.Println("connected, twice")
+		edge.Println("connected, twice")
 		s.PrintSegments()
 
-		fmt.Println("server1: close()")
+		edge.Println("server1: close()")
 		s1.Close()
 		s1.WaitState("FIN_WAIT2")
 		s.PrintSegments()
-		fmt.Println("server2: shutdown(SHUT_WR)")
+		edge.Println("server2: shutdown(SHUT_WR)")
 		check(unix.Shutdown(s2.FD, unix.SHUT_WR))
 		s2.WaitState("FIN_WAIT2")
 		s.PrintSegments()
 		// The orphan gets tcp_fin_timeout; the socket we hold, no
 		// timer: tcp_rcv_state_process arms the FIN_WAIT2 timeout only
 		// for a socket that is closed already (SOCK_DEAD).
-		fmt.Printf("  server1 %s (closed: sock_diag), timer %s\n", s1.State(), s1.Timer())
-		fmt.Printf("  server2 %s, timer %s\n", s2.State(), s2.Timer())
+		edge.Printf("  server1 %s (closed: sock_diag), timer %s\n", s1.State(), s1.Timer())
+		edge.Printf("  server2 %s, timer %s\n", s2.State(), s2.Timer())
 
 		// Wait for the kernel to free the orphan: no segment is sent,
 		// client1 is not told, and stays in CLOSE_WAIT.
 		edge.Timeout = 5 * time.Second
 		s1.WaitState("CLOSED")
-		fmt.Println("after tcp_fin_timeout:")
+		edge.Println("after tcp_fin_timeout:")
 		s.PrintSegments()
-		fmt.Printf("  server1 %s (closed: sock_diag), client1 %s\n", s1.State(), c1.State())
-		fmt.Printf("  server2 %s, timer %s; client2 %s\n", s2.State(), s2.Timer(), c2.State())
+		edge.Printf("  server1 %s (closed: sock_diag), client1 %s\n", s1.State(), c1.State())
+		edge.Printf("  server2 %s, timer %s; client2 %s\n", s2.State(), s2.Timer(), c2.State())
 
 		// When client1 closes at last, its FIN finds no socket.
-		fmt.Println("client1: close()")
+		edge.Println("client1: close()")
 		c1.Close()
 		c1.WaitState("CLOSED")
 		s.PrintSegments()

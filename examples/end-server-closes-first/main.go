@@ -6,8 +6,6 @@
 package main
 
 import (
-	"fmt"
-
 	"golang.org/x/sys/unix"
 
 	"tcpedges/internal/edge"
@@ -17,20 +15,20 @@ func main() {
 	edge.ParseFlags()
 	p := edge.NewPair()
 	defer p.Close()
-	fmt.Println("connected")
+	edge.Println("connected")
 	p.PrintSegments()
 
 	// shutdown(SHUT_WR) sends the same FIN as close(2), but leaves
 	// the socket in our hands, so TCP_INFO can still be asked.
-	fmt.Println("server: shutdown(SHUT_WR)")
+	edge.Println("server: shutdown(SHUT_WR)")
 	check(unix.Shutdown(p.Server.FD, unix.SHUT_WR))
 	p.Server.WaitState("FIN_WAIT2")
 	p.PrintSegments()
 	p.PrintStates()
 
 	n, err := unix.Read(p.Client.FD, make([]byte, 64))
-	fmt.Printf("client: read() = %s\n", edge.Ret(n, err))
-	fmt.Println("client: close()")
+	edge.Printf("client: read() = %s\n", edge.Ret(n, err))
+	edge.Println("client: close()")
 	p.Client.Close()
 	p.Server.WaitState("TIME_WAIT")
 	p.Client.WaitState("CLOSED")
@@ -41,7 +39,7 @@ func main() {
 	// which is all the kernel keeps for it, and closes ours.
 	info, err := unix.GetsockoptTCPInfo(p.Server.FD, unix.IPPROTO_TCP, unix.TCP_INFO)
 	check(err)
-	fmt.Printf("server: TCP_INFO state %s, sock_diag state %s, timer %s\n",
+	edge.Printf("server: TCP_INFO state %s, sock_diag state %s, timer %s\n",
 		edge.StateName(info.State), edge.StateName(p.Server.Diag().State),
 		p.Server.Timer())
 }

@@ -7,7 +7,6 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"net"
 	"time"
 
@@ -41,14 +40,14 @@ func main() {
 	a.Do(func() { client = sa.Dial("client", ln.Addr()) })
 	server = sb.Accept(ln.(*net.TCPListener), "server")
 	ln.Close()
-	fmt.Println("connected over the wire")
+	edge.Println("connected over the wire")
 	printStates(client, server)
 
 	// Each FIN waits in its own host's kernel, so that neither can
 	// arrive before the other is sent.
 	w.Hold(a)
 	w.Hold(b)
-	fmt.Println("client: close(); server: close()")
+	edge.Println("client: close(); server: close()")
 	client.Close()
 	server.Close()
 	// What each side sends from now on is dropped: the ACK it will
@@ -60,11 +59,11 @@ func main() {
 	server.WaitState("FIN_WAIT1")
 	printStates(client, server)
 
-	fmt.Println("the client's FIN reaches the server")
+	edge.Println("the client's FIN reaches the server")
 	w.Release(a)
 	server.WaitState("CLOSING")
 	printStates(client, server)
-	fmt.Println("the server's FIN reaches the client")
+	edge.Println("the server's FIN reaches the client")
 	w.Release(b)
 	client.WaitState("CLOSING")
 	printStates(client, server)
@@ -72,16 +71,16 @@ func main() {
 	// Each side retransmits its FIN after its retransmission timeout
 	// (about 200 ms), now acknowledging the other's: both end in
 	// TIME_WAIT, the state of a side that closed first.
-	fmt.Println("the ACKs get through")
+	edge.Println("the ACKs get through")
 	edge.Timeout = 5 * time.Second
 	w.Drop(a, false)
 	w.Drop(b, false)
 	client.WaitState("TIME_WAIT")
 	server.WaitState("TIME_WAIT")
 	printStates(client, server)
-	fmt.Printf("  timers: client %s; server %s\n", client.Timer(), server.Timer())
+	edge.Printf("  timers: client %s; server %s\n", client.Timer(), server.Timer())
 }
 
 func printStates(client, server *edge.End) {
-	fmt.Printf("  states: client %s, server %s\n", client.State(), server.State())
+	edge.Printf("  states: client %s, server %s\n", client.State(), server.State())
 }

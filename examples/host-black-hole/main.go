@@ -6,7 +6,6 @@
 package main
 
 import (
-	"fmt"
 	"net"
 	"net/netip"
 	"time"
@@ -27,11 +26,11 @@ func main() {
 
 	// Only inside the client host: the machine's own stays at 6.
 	lab.Client.Sysctl("net.ipv4.tcp_syn_retries", "1")
-	fmt.Println("router: route to server: blackhole (RTN_BLACKHOLE)")
+	edge.Println("router: route to server: blackhole (RTN_BLACKHOLE)")
 	lab.Router.RouteType(netip.PrefixFrom(lab.ServerAddr, 32), unix.RTN_BLACKHOLE)
 	err, elapsed := connect(lab, s, server)
-	fmt.Printf("client: connect() = %s\n", edge.Ret(0, err))
-	fmt.Printf("client: it failed after more than 2.5 s and less than 4.5 s: %v\n",
+	edge.Printf("client: connect() = %s\n", edge.Ret(0, err))
+	edge.Printf("client: it failed after more than 2.5 s and less than 4.5 s: %v\n",
 		elapsed > 2500*time.Millisecond && elapsed < 4500*time.Millisecond)
 	s.PrintSegments()
 }

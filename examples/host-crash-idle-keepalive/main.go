@@ -7,7 +7,6 @@
 package main
 
 import (
-	"fmt"
 	"net"
 	"time"
 
@@ -30,7 +29,7 @@ func main() {
 	var plain net.Dialer
 	client := s.End("client", dial(lab, plain, ln.Addr()))
 	server := s.Accept(ln, "server")
-	fmt.Println("Go's defaults:")
+	edge.Println("Go's defaults:")
 	printKeepalive(client)
 	printKeepalive(server)
 
@@ -42,17 +41,17 @@ func main() {
 	}}
 	probed := s.End("client2", dial(lab, short, ln.Addr()))
 	s.Accept(ln, "server")
-	fmt.Println("net.KeepAliveConfig{Idle: 1s, Interval: 1s, Count: 2}:")
+	edge.Println("net.KeepAliveConfig{Idle: 1s, Interval: 1s, Count: 2}:")
 	printKeepalive(probed)
 	// Go's 15 s default would only fire after this program ends:
 	// turn it off on the first connection, to show a read without
 	// keepalive.
 	check(client.SetKeepAlive(false))
-	fmt.Println("client: keepalive off")
+	edge.Println("client: keepalive off")
 	s.PrintSegments()
 
 	lab.Crash()
-	fmt.Println("the server host crashes")
+	edge.Println("the server host crashes")
 	start := time.Now()
 	reads := map[string]chan error{"client": read(client), "client2": read(probed)}
 
@@ -67,17 +66,17 @@ func main() {
 		edge.Fatalf("client2's read did not fail within 10 s")
 	}
 	elapsed := time.Since(start)
-	fmt.Printf("client2: conn.Read: %s\n", s.Describe(err))
-	fmt.Printf("client2: it failed after more than 2 s and less than 5 s: %v\n",
+	edge.Printf("client2: conn.Read: %s\n", s.Describe(err))
+	edge.Printf("client2: it failed after more than 2 s and less than 5 s: %v\n",
 		elapsed > 2*time.Second && elapsed < 5*time.Second)
 	select {
 	case err = <-reads["client"]:
-		fmt.Printf("client: conn.Read returned: %s\n", s.Describe(err))
+		edge.Printf("client: conn.Read returned: %s\n", s.Describe(err))
 	default:
-		fmt.Println("client: conn.Read is still blocked, and nothing was sent")
+		edge.Println("client: conn.Read is still blocked, and nothing was sent")
 	}
 	s.PrintSegments()
-	fmt.Printf("  states: client %s, client2 %s\n", client.State(), probed.State())
+	edge.Printf("  states: client %s, client2 %s\n", client.State(), probed.State())
 }
 
 // dial connects from the client host with the dialer d.
@@ -102,7 +101,7 @@ func printKeepalive(e *edge.End) {
 	idle := get(unix.IPPROTO_TCP, unix.TCP_KEEPIDLE)
 	intvl := get(unix.IPPROTO_TCP, unix.TCP_KEEPINTVL)
 	cnt := get(unix.IPPROTO_TCP, unix.TCP_KEEPCNT)
-	fmt.Printf("  %s: SO_KEEPALIVE %d, TCP_KEEPIDLE %d s, TCP_KEEPINTVL %d s, TCP_KEEPCNT %d: a dead peer found after %d s\n",
+	edge.Printf("  %s: SO_KEEPALIVE %d, TCP_KEEPIDLE %d s, TCP_KEEPINTVL %d s, TCP_KEEPCNT %d: a dead peer found after %d s\n",
 		e.Name, on, idle, intvl, cnt, idle+intvl*cnt)
 }
 

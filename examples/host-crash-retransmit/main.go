@@ -7,7 +7,6 @@
 package main
 
 import (
-	"fmt"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -29,16 +28,16 @@ func main() {
 	defer ln.Close()
 	timed := p.Dial("", ln.Addr())
 	check(unix.SetsockoptInt(timed.FD, unix.IPPROTO_TCP, unix.TCP_USER_TIMEOUT, 500))
-	fmt.Println("connected")
+	edge.Println("connected")
 	p.PrintSegments()
 
-	fmt.Println("the server host crashes; the client writes 4 bytes on each connection")
+	edge.Println("the server host crashes; the client writes 4 bytes on each connection")
 	lab.Crash()
 	start := time.Now()
 	n, err := unix.Write(p.Client.FD, []byte("ping"))
-	fmt.Printf("client: write() = %s\n", edge.Ret(n, err))
+	edge.Printf("client: write() = %s\n", edge.Ret(n, err))
 	n, err = unix.Write(timed.FD, []byte("ping"))
-	fmt.Printf("client (TCP_USER_TIMEOUT 500 ms): write() = %s\n", edge.Ret(n, err))
+	edge.Printf("client (TCP_USER_TIMEOUT 500 ms): write() = %s\n", edge.Ret(n, err))
 	timedOut := make(chan time.Duration, 1)
 	go func() {
 		edge.WaitInfo(timed.FD, 5*time.Second, "the user timeout", closed)
@@ -56,24 +55,24 @@ func main() {
 		if closed(info) {
 			break
 		}
-		fmt.Printf("client: retransmission %d, tcpi_backoff %d, next RTO %.1f s\n",
+		edge.Printf("client: retransmission %d, tcpi_backoff %d, next RTO %.1f s\n",
 			info.Retransmits, info.Backoff, float64(info.Rto/100000)/10)
 	}
 	elapsed := time.Since(start)
-	fmt.Printf("client: gave up after more than 1.2 s and less than 4 s: %v\n",
+	edge.Printf("client: gave up after more than 1.2 s and less than 4 s: %v\n",
 		elapsed > 1200*time.Millisecond && elapsed < 4*time.Second)
 	_, err = p.Client.Read(make([]byte, 64))
-	fmt.Printf("client: conn.Read: %s\n", p.Describe(err))
+	edge.Printf("client: conn.Read: %s\n", p.Describe(err))
 	// The first resend is a tail loss probe (RFC 8985), sent before the
 	// RTO expires and not counted in tcpi_retransmits.
-	fmt.Printf("client: tail loss probes sent, on both connections: %d\n", lab.Client.Counter("TcpExtTCPLossProbes"))
+	edge.Printf("client: tail loss probes sent, on both connections: %d\n", lab.Client.Counter("TcpExtTCPLossProbes"))
 	p.PrintSegments()
 	p.PrintStates()
 
 	elapsed = <-timedOut
 	n, err = unix.Read(timed.FD, make([]byte, 64))
-	fmt.Printf("client (TCP_USER_TIMEOUT 500 ms): read() = %s\n", edge.Ret(n, err))
-	fmt.Printf("client (TCP_USER_TIMEOUT 500 ms): gave up after more than 0.5 s and less than 1.5 s: %v\n",
+	edge.Printf("client (TCP_USER_TIMEOUT 500 ms): read() = %s\n", edge.Ret(n, err))
+	edge.Printf("client (TCP_USER_TIMEOUT 500 ms): gave up after more than 0.5 s and less than 1.5 s: %v\n",
 		elapsed > 500*time.Millisecond && elapsed < 1500*time.Millisecond)
 }
 

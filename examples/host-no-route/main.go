@@ -6,7 +6,6 @@
 package main
 
 import (
-	"fmt"
 	"net"
 	"net/netip"
 	"time"
@@ -27,15 +26,15 @@ func main() {
 	everywhere := netip.MustParsePrefix("0.0.0.0/0")
 	router := netip.MustParseAddr("192.0.2.254")
 
-	fmt.Println("client: no default route")
+	edge.Println("client: no default route")
 	lab.Client.DelRoute(everywhere)
 	err, elapsed := connect(lab, s, server)
 	// ip_route_connect finds no route: no SYN is even made.
-	fmt.Printf("client: connect() = %s\n", edge.Ret(0, err))
-	fmt.Printf("client: it failed in less than 0.1 s: %v\n", elapsed < 100*time.Millisecond)
+	edge.Printf("client: connect() = %s\n", edge.Ret(0, err))
+	edge.Printf("client: it failed in less than 0.1 s: %v\n", elapsed < 100*time.Millisecond)
 	s.PrintSegments()
 
-	fmt.Println("client: default route via the router; router: no route to 198.51.100.0/24")
+	edge.Println("client: default route via the router; router: no route to 198.51.100.0/24")
 	lab.Client.AddRoute(everywhere, router)
 	lab.Router.DelRoute(netip.MustParsePrefix("198.51.100.0/24"))
 	err, elapsed = connect(lab, s, server)
@@ -44,8 +43,8 @@ func main() {
 	// resent after 1 s and the next ICMP decides (see
 	// host-unreachable). The segments depend on that race and are
 	// not shown.
-	fmt.Printf("client: connect() = %s\n", edge.Ret(0, err))
-	fmt.Printf("client: it failed in less than 2 s: %v\n", elapsed < 2*time.Second)
+	edge.Printf("client: connect() = %s\n", edge.Ret(0, err))
+	edge.Printf("client: it failed in less than 2 s: %v\n", elapsed < 2*time.Second)
 }
 
 // connect connects from the client host, as C does: a blocking

@@ -7,8 +7,6 @@
 package main
 
 import (
-	"fmt"
-
 	"golang.org/x/sys/unix"
 
 	"tcpedges/internal/edge"
@@ -19,22 +17,22 @@ func main() {
 	lab := edge.NewLab()
 	p := lab.Pair()
 	defer p.Close()
-	fmt.Println("connected")
+	edge.Println("connected")
 	p.PrintSegments()
 
-	fmt.Println("the server host crashes and reboots: its sockets are gone, and it sent nothing")
+	edge.Println("the server host crashes and reboots: its sockets are gone, and it sent nothing")
 	lab.Crash()
 	lab.Reboot(p.Server)
 	p.PrintSegments()
 
 	n, err := unix.Write(p.Client.FD, []byte("ping"))
-	fmt.Printf("client: write() = %s\n", edge.Ret(n, err))
+	edge.Printf("client: write() = %s\n", edge.Ret(n, err))
 	// tcp_reset moves the client to CLOSED and sets ECONNRESET.
 	p.Client.WaitState("CLOSED")
 	p.PrintSegments()
 	n, err = unix.Read(p.Client.FD, make([]byte, 64))
-	fmt.Printf("client: read() = %s\n", edge.Ret(n, err))
+	edge.Printf("client: read() = %s\n", edge.Ret(n, err))
 	n, err = unix.SendmsgN(p.Client.FD, []byte("ping"), nil, nil, unix.MSG_NOSIGNAL)
-	fmt.Printf("client: send(MSG_NOSIGNAL) = %s\n", edge.Ret(n, err))
-	fmt.Printf("  states: client %s\n", p.Client.State())
+	edge.Printf("client: send(MSG_NOSIGNAL) = %s\n", edge.Ret(n, err))
+	edge.Printf("  states: client %s\n", p.Client.State())
 }

@@ -6,8 +6,6 @@
 package main
 
 import (
-	"fmt"
-
 	"golang.org/x/sys/unix"
 
 	"tcpedges/internal/edge"
@@ -26,26 +24,26 @@ func main() {
 	defer ln2.Close()
 	client2 := s.Dial("client2", ln2.Addr())
 	s.Accept(ln2, "server2")
-	fmt.Println("connected twice")
+	edge.Println("connected twice")
 	s.PrintSegments()
 
 	// Shutting down sends SIGTERM, then SIGKILL, to every process;
 	// either way the kernel closes their descriptors as close(2) does.
-	fmt.Println("shutdown: the server process is killed (SIGKILL)")
+	edge.Println("shutdown: the server process is killed (SIGKILL)")
 	edge.KillHolder(server)
-	fmt.Printf("client: poll: %s\n", edge.WaitFD(client.FD, unix.POLLIN|unix.POLLRDHUP))
+	edge.Printf("client: poll: %s\n", edge.WaitFD(client.FD, unix.POLLIN|unix.POLLRDHUP))
 	// The client's ACK of the FIN moves the server's socket, which
 	// no process holds now, to FIN_WAIT2.
 	server.WaitState("FIN_WAIT2")
 	n, err := unix.Read(client.FD, make([]byte, 64))
-	fmt.Printf("client: read() = %s\n", edge.Ret(n, err))
+	edge.Printf("client: read() = %s\n", edge.Ret(n, err))
 	s.PrintSegments()
 
-	fmt.Println("crash: the server host stops")
+	edge.Println("crash: the server host stops")
 	lab.Crash()
-	fmt.Printf("client2: poll: %s\n", edge.Events(client2.FD))
+	edge.Printf("client2: poll: %s\n", edge.Events(client2.FD))
 	n, err = unix.Read(client2.FD, make([]byte, 64))
-	fmt.Printf("client2: read() = %s\n", edge.Ret(n, err))
+	edge.Printf("client2: read() = %s\n", edge.Ret(n, err))
 	s.PrintSegments()
-	fmt.Printf("  states: client %s, client2 %s\n", client.State(), client2.State())
+	edge.Printf("  states: client %s, client2 %s\n", client.State(), client2.State())
 }

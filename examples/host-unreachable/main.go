@@ -8,7 +8,6 @@
 package main
 
 import (
-	"fmt"
 	"net"
 	"net/netip"
 	"time"
@@ -34,12 +33,12 @@ func main() {
 	lab.Router.Sysctl("net.ipv4.neigh.eth1.retrans_time_ms", "100")
 	nobody := netip.AddrPortFrom(netip.MustParseAddr("198.51.100.2"), 80)
 	s.Name(net.TCPAddrFromAddrPort(nobody), "nobody")
-	fmt.Println("client: connect to 198.51.100.2, an address no host has")
+	edge.Println("client: connect to 198.51.100.2, an address no host has")
 	err, elapsed := connect(lab, s, nobody)
-	fmt.Printf("client: connect() = %s\n", edge.Ret(0, err))
+	edge.Printf("client: connect() = %s\n", edge.Ret(0, err))
 	// A lost SYN is resent after 1 s: failing sooner means the first
 	// SYN's answer decided.
-	fmt.Printf("client: it failed after more than 0.1 s and less than 1 s: %v\n",
+	edge.Printf("client: it failed after more than 0.1 s and less than 1 s: %v\n",
 		elapsed > 100*time.Millisecond && elapsed < time.Second)
 	s.PrintSegments()
 
@@ -48,12 +47,12 @@ func main() {
 	// then only notes it (sk_err_soft, counted as LockDroppedIcmps),
 	// the SYN is resent after 1 s, and the next ICMP ends connect.
 	// How many SYNs go out depends on that race: they are not shown.
-	fmt.Println("router: route to server: prohibit (RTN_PROHIBIT)")
+	edge.Println("router: route to server: prohibit (RTN_PROHIBIT)")
 	lab.Router.RouteType(netip.PrefixFrom(lab.ServerAddr, 32), unix.RTN_PROHIBIT)
 	server := netip.AddrPortFrom(lab.ServerAddr, 80)
 	err, elapsed = connect(lab, s, server)
-	fmt.Printf("client: connect() = %s\n", edge.Ret(0, err))
-	fmt.Printf("client: it failed in less than 2 s: %v\n", elapsed < 2*time.Second)
+	edge.Printf("client: connect() = %s\n", edge.Ret(0, err))
+	edge.Printf("client: it failed in less than 2 s: %v\n", elapsed < 2*time.Second)
 }
 
 // connect connects from the client host, as C does: a blocking

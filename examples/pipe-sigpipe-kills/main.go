@@ -43,9 +43,9 @@ func main() {
 	_, err := unix.Write(p.Client.FD, []byte("hello"))
 	check(err)
 	edge.WaitFD(p.Client.FD, unix.POLLERR)
-	fmt.Println(`server: close(), client: write("hello")`)
+	edge.Println(`server: close(), client: write("hello")`)
 	p.PrintSegments()
-	fmt.Println("client: the connection is reset; its socket becomes the children's stdout")
+	edge.Println("client: the connection is reset; its socket becomes the children's stdout")
 
 	// A copy of the client's descriptor, to hand to the children.
 	sock, err := p.Client.File()
@@ -77,7 +77,7 @@ func main() {
 
 	// An ignored signal stays ignored across execve(2): a program
 	// that ignores SIGPIPE passes that on to every program it starts.
-	fmt.Println("parent: signal.Ignore(SIGPIPE)")
+	edge.Println("parent: signal.Ignore(SIGPIPE)")
 	signal.Ignore(syscall.SIGPIPE)
 	run(sock, "echo hello", "", echo, "hello")
 }
@@ -86,7 +86,7 @@ func main() {
 // and prints what it said on stderr and how it ended. A non-empty how
 // makes it this program's child, writing that way.
 func run(sock *os.File, title, how string, argv ...string) {
-	fmt.Println("# " + title)
+	edge.Println("# " + title)
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Args[0] = filepath.Base(argv[0])
 	cmd.Env = append(os.Environ(), "LC_ALL=C", childEnv+"="+how)
@@ -97,7 +97,7 @@ func run(sock *os.File, title, how string, argv ...string) {
 	err := cmd.Run()
 	for _, line := range strings.Split(strings.TrimSpace(stderr.String()), "\n") {
 		if line != "" {
-			fmt.Println("  " + line)
+			edge.Println("  " + line)
 		}
 	}
 	var exit *exec.ExitError
@@ -109,12 +109,12 @@ func run(sock *os.File, title, how string, argv ...string) {
 	ws := cmd.ProcessState.Sys().(syscall.WaitStatus)
 	switch {
 	case ws.Signaled():
-		fmt.Printf("  parent: cmd.Run() = %q, killed by %s\n",
+		edge.Printf("  parent: cmd.Run() = %q, killed by %s\n",
 			err.Error(), unix.SignalName(ws.Signal()))
 	case err != nil:
-		fmt.Printf("  parent: cmd.Run() = %q\n", err.Error())
+		edge.Printf("  parent: cmd.Run() = %q\n", err.Error())
 	default:
-		fmt.Println("  parent: cmd.Run() = <nil>, exit status 0")
+		edge.Println("  parent: cmd.Run() = <nil>, exit status 0")
 	}
 }
 

@@ -7,7 +7,6 @@ package main
 
 import (
 	"errors"
-	"fmt"
 	"io"
 	"syscall"
 
@@ -20,10 +19,10 @@ func main() {
 	edge.ParseFlags()
 	p := edge.NewPair()
 	defer p.Close()
-	fmt.Println("connected")
+	edge.Println("connected")
 	p.PrintSegments()
 
-	fmt.Println("server: close()")
+	edge.Println("server: close()")
 	p.Server.Close()
 	p.Server.WaitState("FIN_WAIT2")
 	p.PrintSegments()
@@ -37,7 +36,7 @@ func main() {
 		sig := edge.SignalsDuring(func() {
 			n, err = unix.Write(p.Client.FD, []byte("hello"))
 		})
-		fmt.Printf("client: %s = %s, signal raised: %s\n",
+		edge.Printf("client: %s = %s, signal raised: %s\n",
 			what, edge.Ret(n, err), edge.SignalName(sig))
 	}
 	write("write()")
@@ -47,7 +46,7 @@ func main() {
 	// Our tcp_reset records the error in SO_ERROR; poll shows it.
 	events := edge.WaitFD(p.Client.FD, unix.POLLERR)
 	p.PrintSegments()
-	fmt.Println("client: poll() =", events)
+	edge.Println("client: poll() =", events)
 	p.PrintStates()
 
 	// The notes (on macOS) read ECONNRESET here. Linux returns 0:
@@ -55,23 +54,23 @@ func main() {
 	// (SOCK_DONE) before it looks at the pending error.
 	buf := make([]byte, 64)
 	n, err := unix.Read(p.Client.FD, buf)
-	fmt.Printf("client: read() = %s\n", edge.Ret(n, err))
+	edge.Printf("client: read() = %s\n", edge.Ret(n, err))
 
 	// The error the RST left is still pending, and it is not
 	// ECONNRESET: tcp_reset records EPIPE for a socket in CLOSE_WAIT.
 	soerr, err := unix.GetsockoptInt(p.Client.FD, unix.SOL_SOCKET, unix.SO_ERROR)
 	check(err)
-	fmt.Printf("client: getsockopt(SO_ERROR) = %s\n", errno(soerr))
+	edge.Printf("client: getsockopt(SO_ERROR) = %s\n", errno(soerr))
 
 	write("write() again")
 	write("write() a third time")
 
 	// Go sees the same: io.EOF, then "broken pipe".
 	n, err = p.Client.Read(buf)
-	fmt.Printf("client: conn.Read = %d, err %s, errors.Is(err, io.EOF) %v\n",
+	edge.Printf("client: conn.Read = %d, err %s, errors.Is(err, io.EOF) %v\n",
 		n, p.Describe(err), errors.Is(err, io.EOF))
 	n, err = p.Client.Write([]byte("hello"))
-	fmt.Printf("client: conn.Write = %d, err %s, errors.Is(err, syscall.EPIPE) %v\n",
+	edge.Printf("client: conn.Write = %d, err %s, errors.Is(err, syscall.EPIPE) %v\n",
 		n, p.Describe(err), errors.Is(err, syscall.EPIPE))
 	p.PrintSegments()
 }

@@ -6,7 +6,6 @@ package main
 
 import (
 	"errors"
-	"fmt"
 	"io"
 
 	"golang.org/x/sys/unix"
@@ -18,13 +17,13 @@ func main() {
 	edge.ParseFlags()
 	p := edge.NewPair()
 	defer p.Close()
-	fmt.Println("connected")
+	edge.Println("connected")
 	p.PrintSegments()
 	p.PrintStates()
 
 	//tcpedges:show
 	// conn.Close is close(2): the kernel sends a FIN.
-	fmt.Println("server: close()")
+	edge.Println("server: close()")
 	p.Server.Close()
 	// The client's ACK of the FIN moves the server to FIN_WAIT2.
 	p.Server.WaitState("FIN_WAIT2")
@@ -36,13 +35,13 @@ func main() {
 	// but a read that returns 0 does not depend on that.)
 	buf := make([]byte, 64)
 	n, err := unix.Read(p.Client.FD, buf)
-	fmt.Printf("client: read() = %s\n", edge.Ret(n, err))
+	edge.Printf("client: read() = %s\n", edge.Ret(n, err))
 	n, err = unix.Read(p.Client.FD, buf)
-	fmt.Printf("client: read() again = %s\n", edge.Ret(n, err))
+	edge.Printf("client: read() again = %s\n", edge.Ret(n, err))
 
 	// Go turns the 0 into io.EOF.
 	n, err = p.Client.Read(buf)
-	fmt.Printf("client: conn.Read = %d, err %s, errors.Is(err, io.EOF) %v\n",
+	edge.Printf("client: conn.Read = %d, err %s, errors.Is(err, io.EOF) %v\n",
 		n, p.Describe(err), errors.Is(err, io.EOF))
 	//tcpedges:end
 	p.PrintSegments()

@@ -5,8 +5,6 @@
 package main
 
 import (
-	"fmt"
-
 	"golang.org/x/sys/unix"
 
 	"tcpedges/internal/edge"
@@ -16,13 +14,13 @@ func main() {
 	edge.ParseFlags()
 	p := edge.NewPair()
 	defer p.Close()
-	fmt.Println("connected")
+	edge.Println("connected")
 	p.PrintSegments()
 
 	//tcpedges:show
 	// CloseWrite is shutdown(fd, SHUT_WR): a FIN, and the socket stays
 	// open for reading.
-	fmt.Println("client: conn.CloseWrite(), that is shutdown(SHUT_WR)")
+	edge.Println("client: conn.CloseWrite(), that is shutdown(SHUT_WR)")
 	check(p.Client.CloseWrite())
 	p.Client.WaitState("FIN_WAIT2")
 	p.PrintSegments()
@@ -30,28 +28,28 @@ func main() {
 
 	buf := make([]byte, 64)
 	n, err := unix.Read(p.Server.FD, buf)
-	fmt.Printf("server: read() = %s\n", edge.Ret(n, err))
+	edge.Printf("server: read() = %s\n", edge.Ret(n, err))
 	n, err = p.Server.Read(buf)
-	fmt.Printf("server: conn.Read = %d, err %s\n", n, p.Describe(err))
+	edge.Printf("server: conn.Read = %d, err %s\n", n, p.Describe(err))
 
 	// The other direction is still open: CLOSE_WAIT only means that
 	// the peer will send no more.
 	n, err = p.Server.Write([]byte("still here"))
-	fmt.Printf("server: conn.Write(\"still here\") = %d, err %s\n", n, p.Describe(err))
+	edge.Printf("server: conn.Write(\"still here\") = %d, err %s\n", n, p.Describe(err))
 	edge.WaitAcked(p.Server.FD)
 	p.PrintSegments()
 	n, err = p.Client.Read(buf)
-	fmt.Printf("client: conn.Read = %d %q, err %s\n", n, buf[:n], p.Describe(err))
+	edge.Printf("client: conn.Read = %d %q, err %s\n", n, buf[:n], p.Describe(err))
 
 	// The server closes its half too; the client, which closed first,
 	// ends in TIME_WAIT.
-	fmt.Println("server: close()")
+	edge.Println("server: close()")
 	p.Server.Close()
 	p.Client.WaitState("TIME_WAIT")
 	p.PrintSegments()
 	p.PrintStates()
 	n, err = p.Client.Read(buf)
-	fmt.Printf("client: conn.Read = %d, err %s\n", n, p.Describe(err))
+	edge.Printf("client: conn.Read = %d, err %s\n", n, p.Describe(err))
 	//tcpedges:end
 }
 

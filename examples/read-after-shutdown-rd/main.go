@@ -6,8 +6,6 @@
 package main
 
 import (
-	"fmt"
-
 	"golang.org/x/sys/unix"
 
 	"tcpedges/internal/edge"
@@ -17,37 +15,37 @@ func main() {
 	edge.ParseFlags()
 	p := edge.NewPair()
 	defer p.Close()
-	fmt.Println("connected")
+	edge.Println("connected")
 	p.PrintSegments()
 
 	//tcpedges:show
-	fmt.Println("client: shutdown(SHUT_RD)")
+	edge.Println("client: shutdown(SHUT_RD)")
 	check(unix.Shutdown(p.Client.FD, unix.SHUT_RD))
 	// No segment goes out: the peer is not told. (PrintSegments sends
 	// its marker only after this point, so an empty list is a real
 	// "nothing was sent".)
 	p.PrintSegments()
 	p.PrintStates()
-	fmt.Println("client: poll() reports", edge.Events(p.Client.FD))
+	edge.Println("client: poll() reports", edge.Events(p.Client.FD))
 
 	buf := make([]byte, 64)
 	n, err := unix.Read(p.Client.FD, buf)
-	fmt.Printf("client: read() = %s\n", edge.Ret(n, err))
+	edge.Printf("client: read() = %s\n", edge.Ret(n, err))
 	n, err = p.Client.Read(buf)
-	fmt.Printf("client: conn.Read = %d, err %s\n", n, p.Describe(err))
+	edge.Printf("client: conn.Read = %d, err %s\n", n, p.Describe(err))
 
 	// The server goes on sending. Linux accepts and acknowledges the
 	// data; no RST comes back (some other systems answer with one).
 	n, err = p.Server.Write([]byte("after"))
-	fmt.Printf("server: conn.Write(\"after\") = %d, err %s\n", n, p.Describe(err))
+	edge.Printf("server: conn.Write(\"after\") = %d, err %s\n", n, p.Describe(err))
 	edge.WaitAcked(p.Server.FD)
 	p.PrintSegments()
 	p.PrintStates()
 
 	n, err = unix.Read(p.Client.FD, buf)
-	fmt.Printf("client: read() = %s %q\n", edge.Ret(n, err), buf[:max(n, 0)])
+	edge.Printf("client: read() = %s %q\n", edge.Ret(n, err), buf[:max(n, 0)])
 	n, err = unix.Read(p.Client.FD, buf)
-	fmt.Printf("client: read() = %s\n", edge.Ret(n, err))
+	edge.Printf("client: read() = %s\n", edge.Ret(n, err))
 	//tcpedges:end
 }
 

@@ -6,8 +6,6 @@
 package main
 
 import (
-	"fmt"
-
 	"golang.org/x/sys/unix"
 
 	"tcpedges/internal/edge"
@@ -16,7 +14,7 @@ import (
 func main() {
 	edge.ParseFlags()
 
-	fmt.Println("# first connection: write, write, read, read")
+	edge.Println("# first connection: write, write, read, read")
 	c := abort()
 	write(c)
 	write(c)
@@ -25,7 +23,7 @@ func main() {
 	soError(c)
 	c.Close()
 
-	fmt.Println("# second connection: read, read, write, write")
+	edge.Println("# second connection: read, read, write, write")
 	c = abort()
 	read(c)
 	read(c)
@@ -33,7 +31,7 @@ func main() {
 	write(c)
 	c.Close()
 
-	fmt.Println("# third connection: getsockopt(SO_ERROR), then read and write")
+	edge.Println("# third connection: getsockopt(SO_ERROR), then read and write")
 	c = abort()
 	soError(c)
 	soError(c)
@@ -51,7 +49,7 @@ func abort() *edge.Pair {
 	// SO_LINGER {on, 0 seconds}: close() discards the connection and
 	// sends an RST instead of a FIN (tcp_close, tcp_disconnect). The
 	// chapter on the causes of RST has the details.
-	fmt.Println("server: setsockopt(SO_LINGER, {1, 0}), close()")
+	edge.Println("server: setsockopt(SO_LINGER, {1, 0}), close()")
 	check(unix.SetsockoptLinger(p.Server.FD, unix.SOL_SOCKET, unix.SO_LINGER,
 		&unix.Linger{Onoff: 1, Linger: 0}))
 	p.Server.Close()
@@ -59,7 +57,7 @@ func abort() *edge.Pair {
 	// tcp_reset: ECONNRESET into SO_ERROR, the socket to CLOSE.
 	events := edge.WaitFD(p.Client.FD, unix.POLLERR)
 	p.PrintSegments()
-	fmt.Println("client: poll() =", events)
+	edge.Println("client: poll() =", events)
 	p.PrintStates()
 	return p
 }
@@ -70,13 +68,13 @@ func write(p *edge.Pair) {
 	sig := edge.SignalsDuring(func() {
 		n, err = unix.Write(p.Client.FD, []byte("hello"))
 	})
-	fmt.Printf("client: write() = %s, signal raised: %s\n",
+	edge.Printf("client: write() = %s, signal raised: %s\n",
 		edge.Ret(n, err), edge.SignalName(sig))
 }
 
 func read(p *edge.Pair) {
 	n, err := unix.Read(p.Client.FD, make([]byte, 64))
-	fmt.Printf("client: read() = %s\n", edge.Ret(n, err))
+	edge.Printf("client: read() = %s\n", edge.Ret(n, err))
 }
 
 // soError reads SO_ERROR, which also clears it (sock_error).
@@ -87,7 +85,7 @@ func soError(p *edge.Pair) {
 	if e != 0 {
 		name = unix.ErrnoName(unix.Errno(e))
 	}
-	fmt.Printf("client: getsockopt(SO_ERROR) = %s\n", name)
+	edge.Printf("client: getsockopt(SO_ERROR) = %s\n", name)
 }
 
 func check(err error) { edge.Check(err, "unexpected error") }

@@ -5,8 +5,6 @@
 package main
 
 import (
-	"fmt"
-
 	"golang.org/x/sys/unix"
 
 	"tcpedges/internal/edge"
@@ -15,9 +13,9 @@ import (
 func main() {
 	edge.ParseFlags()
 
-	fmt.Println("# the server writes a response and closes")
+	edge.Println("# the server writes a response and closes")
 	p := respond()
-	fmt.Println("server: close()")
+	edge.Println("server: close()")
 	p.Server.Close()
 	edge.WaitFD(p.Client.FD, unix.POLLRDHUP) // the FIN has arrived
 	readAll(p)
@@ -30,9 +28,9 @@ func main() {
 	p.PrintSegments()
 	p.Close()
 
-	fmt.Println("# the server writes a response and aborts")
+	edge.Println("# the server writes a response and aborts")
 	p = respond()
-	fmt.Println("server: setsockopt(SO_LINGER, {1, 0}), close()")
+	edge.Println("server: setsockopt(SO_LINGER, {1, 0}), close()")
 	check(unix.SetsockoptLinger(p.Server.FD, unix.SOL_SOCKET, unix.SO_LINGER,
 		&unix.Linger{Onoff: 1, Linger: 0}))
 	p.Server.Close()
@@ -47,7 +45,7 @@ func main() {
 func respond() *edge.Pair {
 	p := edge.NewPair()
 	p.PrintSegments()
-	fmt.Println(`server: write("response")`)
+	edge.Println(`server: write("response")`)
 	_, err := unix.Write(p.Server.FD, []byte("response"))
 	check(err)
 	edge.WaitAcked(p.Server.FD)
@@ -62,11 +60,11 @@ func readAll(p *edge.Pair) {
 	// tcp_reset purges the write queue, not the receive queue.
 	queued, err := unix.IoctlGetInt(p.Client.FD, unix.SIOCINQ)
 	check(err)
-	fmt.Printf("  state %s, %d bytes waiting to be read\n", p.Client.State(), queued)
+	edge.Printf("  state %s, %d bytes waiting to be read\n", p.Client.State(), queued)
 	buf := make([]byte, 64)
 	for range 3 {
 		n, err := unix.Read(p.Client.FD, buf)
-		fmt.Printf("client: read() = %s %q\n", edge.Ret(n, err), buf[:max(n, 0)])
+		edge.Printf("client: read() = %s %q\n", edge.Ret(n, err), buf[:max(n, 0)])
 	}
 }
 

@@ -9,7 +9,6 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"net"
 	"syscall"
 
@@ -23,12 +22,12 @@ func main() {
 	h := edge.NewHost("host")
 	defer h.Close()
 	h.Do(func() {
-		s := edge.NewScene()
+		s := edge.NewQuietScene()
 		defer s.Close()
 		for _, old := range []int{0, 1} {
 			for _, new := range []int{0, 1} {
 				server := timeWaitOn(s, old)
-				fmt.Printf("old SO_REUSEADDR=%d, new SO_REUSEADDR=%d: server %s, ",
+				edge.Printf("old SO_REUSEADDR=%d, new SO_REUSEADDR=%d: server %s, ",
 					old, new, server.State())
 				port := server.LocalAddr().(*net.TCPAddr).Port
 
@@ -36,11 +35,11 @@ func main() {
 				check(err)
 				check(unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_REUSEADDR, new))
 				err = unix.Bind(fd, &unix.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}, Port: port})
-				fmt.Printf("bind() = %s", edge.Ret(0, err))
+				edge.Printf("bind() = %s", edge.Ret(0, err))
 				if err == nil {
-					fmt.Printf(", listen() = %s", edge.Ret(0, unix.Listen(fd, 1)))
+					edge.Printf(", listen() = %s", edge.Ret(0, unix.Listen(fd, 1)))
 				}
-				fmt.Println()
+				edge.Println()
 				unix.Close(fd)
 			}
 		}

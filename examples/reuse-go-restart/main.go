@@ -10,7 +10,6 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"net"
 	"syscall"
 
@@ -24,7 +23,7 @@ func main() {
 	h := edge.NewHost("host")
 	defer h.Close()
 	h.Do(func() {
-		s := edge.NewScene()
+		s := edge.NewQuietScene()
 		defer s.Close()
 
 		// What Go sets underneath, asked back with getsockopt.
@@ -32,20 +31,20 @@ func main() {
 		check(err)
 		ln := l.(*net.TCPListener)
 		c := s.Dial("client", ln.Addr())
-		fmt.Printf("net.Listen: SO_REUSEADDR=%d, SO_REUSEPORT=%d\n",
+		edge.Printf("net.Listen: SO_REUSEADDR=%d, SO_REUSEPORT=%d\n",
 			sockopt(ln, unix.SO_REUSEADDR), sockopt(ln, unix.SO_REUSEPORT))
-		fmt.Printf("net.Dial:   SO_REUSEADDR=%d, SO_REUSEPORT=%d\n",
+		edge.Printf("net.Dial:   SO_REUSEADDR=%d, SO_REUSEPORT=%d\n",
 			sockopt(c, unix.SO_REUSEADDR), sockopt(c, unix.SO_REUSEPORT))
 		c.Close()
 		ln.Close()
 
-		fmt.Println("restart while the old listener is still open:")
+		edge.Println("restart while the old listener is still open:")
 		old := listen(s, "127.0.0.1:0", nil)
 		_, err = net.Listen("tcp", old.Addr().String())
-		fmt.Printf("  net.Listen: %s\n", s.Describe(err))
+		edge.Printf("  net.Listen: %s\n", s.Describe(err))
 		old.Close()
 
-		fmt.Println("restart over a connection in TIME_WAIT:")
+		edge.Println("restart over a connection in TIME_WAIT:")
 		server := oldServer(s, nil)
 		server.Close()
 		server.WaitState("FIN_WAIT2")
@@ -53,13 +52,13 @@ func main() {
 		server.WaitState("TIME_WAIT")
 		restart(s, server)
 
-		fmt.Println("restart over a connection still ESTABLISHED:")
+		edge.Println("restart over a connection still ESTABLISHED:")
 		server = oldServer(s, nil)
 		restart(s, server)
 		server.Close()
 		server.peer.Close()
 
-		fmt.Println("restart over a TIME_WAIT left by a server without SO_REUSEADDR:")
+		edge.Println("restart over a TIME_WAIT left by a server without SO_REUSEADDR:")
 		server = oldServer(s, func(fd int) error {
 			return unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_REUSEADDR, 0)
 		})
@@ -90,7 +89,7 @@ func oldServer(s *edge.Scene, control func(fd int) error) conn {
 // restart is the new server: net.Listen on the old server's port.
 func restart(s *edge.Scene, old conn) {
 	ln, err := net.Listen("tcp", old.LocalAddr().String())
-	fmt.Printf("  old connection %s; net.Listen: %s\n", old.State(), s.Describe(err))
+	edge.Printf("  old connection %s; net.Listen: %s\n", old.State(), s.Describe(err))
 	if err == nil {
 		ln.Close()
 	}

@@ -7,7 +7,6 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"net"
 	"syscall"
 
@@ -21,17 +20,17 @@ func main() {
 	h := edge.NewHost("host")
 	defer h.Close()
 	h.Do(func() {
-		s := edge.NewScene()
+		s := edge.NewQuietScene()
 		defer s.Close()
 
-		fmt.Println("two listeners, both with SO_REUSEADDR (Go's default):")
+		edge.Println("two listeners, both with SO_REUSEADDR (Go's default):")
 		twoListeners(s, opts{}, opts{})
-		fmt.Println("two listeners, both with SO_REUSEPORT:")
+		edge.Println("two listeners, both with SO_REUSEPORT:")
 		twoListeners(s, opts{reusePort: true}, opts{reusePort: true})
-		fmt.Println("two listeners, only the second with SO_REUSEPORT:")
+		edge.Println("two listeners, only the second with SO_REUSEPORT:")
 		twoListeners(s, opts{}, opts{reusePort: true})
 
-		fmt.Println("over a TIME_WAIT, both without SO_REUSEADDR, both with SO_REUSEPORT:")
+		edge.Println("over a TIME_WAIT, both without SO_REUSEADDR, both with SO_REUSEPORT:")
 		noAddr := opts{noReuseAddr: true, reusePort: true}
 		ln, err := listen(s, "127.0.0.1:0", noAddr)
 		check(err)
@@ -43,7 +42,7 @@ func main() {
 		client.Close()
 		server.WaitState("TIME_WAIT")
 		ln, err = listen(s, ln.Addr().String(), noAddr)
-		fmt.Printf("  old connection %s; listen: %s\n", server.State(), s.Describe(err))
+		edge.Printf("  old connection %s; listen: %s\n", server.State(), s.Describe(err))
 		if err == nil {
 			ln.Close()
 		}
@@ -61,12 +60,12 @@ func twoListeners(s *edge.Scene, first, second opts) {
 	check(err)
 	defer ln1.Close()
 	ln2, err := listen(s, ln1.Addr().String(), second)
-	fmt.Printf("  first %s; second: %s", state(ln1), s.Describe(err))
+	edge.Printf("  first %s; second: %s", state(ln1), s.Describe(err))
 	if err == nil {
-		fmt.Printf(", %s", state(ln2))
+		edge.Printf(", %s", state(ln2))
 		defer ln2.Close()
 	}
-	fmt.Println()
+	edge.Println()
 }
 
 // listen listens on addr over TCP with o set before bind.

@@ -7,7 +7,6 @@
 package main
 
 import (
-	"fmt"
 	"net"
 	"syscall"
 
@@ -39,7 +38,7 @@ func main() {
 		check(err)
 		server := &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: sa.(*unix.SockaddrInet4).Port}
 		s.Name(server, "server")
-		fmt.Println("server: listen(fd, 0), and no accept()")
+		edge.Println("server: listen(fd, 0), and no accept()")
 
 		// A SYN is dropped outright once the queue is full
 		// (tcp_conn_request), so the late client must send its
@@ -54,7 +53,7 @@ func main() {
 		c, err := d.Dial("tcp4", server.String())
 		check(err)
 		late := s.End("client2", c.(*net.TCPConn))
-		fmt.Println("client2: connect() returned, its ACK held back")
+		edge.Println("client2: connect() returned, its ACK held back")
 		s.PrintSegments()
 
 		// client1, a plain blocking connect(), completes its
@@ -64,28 +63,28 @@ func main() {
 		check(err)
 		defer unix.Close(first)
 		check(unix.Connect(first, sa))
-		fmt.Println("client1: connect() returned; the accept queue is full")
+		edge.Println("client1: connect() returned; the accept queue is full")
 
 		// The data carries client2's ACK. The server would now make
 		// the connection (tcp_check_req), finds the queue full, and
 		// with tcp_abort_on_overflow resets it instead.
 		n, err := late.Write([]byte("hi"))
-		fmt.Printf("client2: conn.Write(\"hi\") = %d, err %s\n", n, s.Describe(err))
+		edge.Printf("client2: conn.Write(\"hi\") = %d, err %s\n", n, s.Describe(err))
 		late.WaitState("CLOSED")
 		s.PrintSegments()
 		st, err := edge.FDState(first)
 		check(err)
-		fmt.Printf("  states: client1 %s, client2 %s\n", st, late.State())
+		edge.Printf("  states: client1 %s, client2 %s\n", st, late.State())
 
 		n, err = late.Read(make([]byte, 64))
-		fmt.Printf("client2: conn.Read = %d, err %s\n", n, s.Describe(err))
+		edge.Printf("client2: conn.Read = %d, err %s\n", n, s.Describe(err))
 		late.Close()
 
 		// The connection in the queue is fine.
 		fd, _, err := unix.Accept(ln)
 		check(err)
 		unix.Close(fd)
-		fmt.Println("server: accept() returns client1's connection")
+		edge.Println("server: accept() returns client1's connection")
 	})
 }
 

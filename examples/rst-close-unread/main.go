@@ -7,7 +7,6 @@ package main
 
 import (
 	"errors"
-	"fmt"
 	"syscall"
 
 	"golang.org/x/sys/unix"
@@ -19,22 +18,22 @@ func main() {
 	edge.ParseFlags()
 	p := edge.NewPair()
 	defer p.Close()
-	fmt.Println("connected")
+	edge.Println("connected")
 	p.PrintSegments()
 
 	n, err := p.Client.Write([]byte("hello"))
-	fmt.Printf("client: conn.Write(\"hello\") = %d, err %s\n", n, p.Describe(err))
+	edge.Printf("client: conn.Write(\"hello\") = %d, err %s\n", n, p.Describe(err))
 	// The data is in the server's receive queue; nobody reads it.
 	edge.WaitFD(p.Server.FD, unix.POLLIN)
 	q, err := unix.IoctlGetInt(p.Server.FD, unix.SIOCINQ)
 	check(err)
 	p.PrintSegments()
-	fmt.Printf("server: %d bytes unread in the receive queue\n", q)
+	edge.Printf("server: %d bytes unread in the receive queue\n", q)
 
 	// __tcp_close sees unread data and calls tcp_send_active_reset
 	// instead of sending a FIN: the peer must learn that its data was
 	// thrown away, not that we finished.
-	fmt.Println("server: close()")
+	edge.Println("server: close()")
 	p.Server.Close()
 	p.Client.WaitState("CLOSED")
 	p.PrintSegments()
@@ -45,11 +44,11 @@ func main() {
 	// Go's Read is that read(2), and wraps the errno.
 	buf := make([]byte, 64)
 	n, err = p.Client.Read(buf)
-	fmt.Printf("client: conn.Read = %d, err %s\n", n, p.Describe(err))
-	fmt.Printf("client: errors.Is(err, syscall.ECONNRESET) %v\n",
+	edge.Printf("client: conn.Read = %d, err %s\n", n, p.Describe(err))
+	edge.Printf("client: errors.Is(err, syscall.ECONNRESET) %v\n",
 		errors.Is(err, syscall.ECONNRESET))
 	n, err = unix.Read(p.Client.FD, buf)
-	fmt.Printf("client: read() again = %s\n", edge.Ret(n, err))
+	edge.Printf("client: read() again = %s\n", edge.Ret(n, err))
 }
 
 func check(err error) { edge.Check(err, "unexpected error") }

@@ -8,8 +8,6 @@
 package main
 
 import (
-	"fmt"
-
 	"golang.org/x/sys/unix"
 
 	"tcpedges/internal/edge"
@@ -19,10 +17,10 @@ func main() {
 	edge.ParseFlags()
 	p := edge.NewPair()
 	defer p.Close()
-	fmt.Println("connected")
+	edge.Println("connected")
 	p.PrintSegments()
 
-	fmt.Println("server: close()")
+	edge.Println("server: close()")
 	p.Server.Close()
 	p.Server.WaitState("FIN_WAIT2")
 	p.PrintSegments()
@@ -31,7 +29,7 @@ func main() {
 	// A FIN only says that the server will send nothing more: the
 	// write succeeds, and the data goes out.
 	n, err := p.Client.Write([]byte("late"))
-	fmt.Printf("client: conn.Write(\"late\") = %d, err %s\n", n, p.Describe(err))
+	edge.Printf("client: conn.Write(\"late\") = %d, err %s\n", n, p.Describe(err))
 	// The closed server has no reader for it. Its connection lives on
 	// only as a small timewait socket in state FIN_WAIT2 (tcp_time_wait
 	// at the ACK of its FIN), and new data makes
@@ -44,13 +42,13 @@ func main() {
 	// the socket's error), so it returns 0, not an error.
 	buf := make([]byte, 64)
 	n, err = p.Client.Read(buf)
-	fmt.Printf("client: conn.Read = %d, err %s\n", n, p.Describe(err))
+	edge.Printf("client: conn.Read = %d, err %s\n", n, p.Describe(err))
 	// The error is there all the same. tcp_reset sets ECONNRESET,
 	// except in CLOSE_WAIT, where it sets EPIPE: the peer had
 	// finished already. getsockopt(SO_ERROR) reads and clears it.
 	soerr, err := unix.GetsockoptInt(p.Client.FD, unix.SOL_SOCKET, unix.SO_ERROR)
 	check(err)
-	fmt.Printf("client: getsockopt(SO_ERROR) = %s\n", unix.ErrnoName(unix.Errno(soerr)))
+	edge.Printf("client: getsockopt(SO_ERROR) = %s\n", unix.ErrnoName(unix.Errno(soerr)))
 }
 
 func check(err error) { edge.Check(err, "unexpected error") }

@@ -9,8 +9,6 @@
 package main
 
 import (
-	"fmt"
-
 	"golang.org/x/sys/unix"
 
 	"tcpedges/internal/edge"
@@ -20,14 +18,14 @@ func main() {
 	edge.ParseFlags()
 	p := edge.NewPair()
 	defer p.Close()
-	fmt.Println("connected")
+	edge.Println("connected")
 	p.PrintSegments()
 
 	// In repair mode, close() drops the connection silently: no FIN,
 	// no RST (tcp_close and tcp_disconnect send nothing for a socket
 	// in repair). It needs CAP_NET_ADMIN over the socket's network
 	// namespace, which the example has in its own.
-	fmt.Println("server: setsockopt(TCP_REPAIR, 1), close()")
+	edge.Println("server: setsockopt(TCP_REPAIR, 1), close()")
 	err := unix.SetsockoptInt(p.Server.FD, unix.IPPROTO_TCP, unix.TCP_REPAIR, 1)
 	check(err)
 	p.Server.Close()
@@ -36,7 +34,7 @@ func main() {
 
 	// The client sends, as to a live connection.
 	n, err := p.Client.Write([]byte("anyone?"))
-	fmt.Printf("client: conn.Write(\"anyone?\") = %d, err %s\n", n, p.Describe(err))
+	edge.Printf("client: conn.Write(\"anyone?\") = %d, err %s\n", n, p.Describe(err))
 	// No socket matches the segment: tcp_v4_rcv answers for the host
 	// with tcp_v4_send_reset.
 	p.Client.WaitState("CLOSED")
@@ -45,7 +43,7 @@ func main() {
 
 	buf := make([]byte, 64)
 	n, err = p.Client.Read(buf)
-	fmt.Printf("client: conn.Read = %d, err %s\n", n, p.Describe(err))
+	edge.Printf("client: conn.Read = %d, err %s\n", n, p.Describe(err))
 }
 
 func check(err error) { edge.Check(err, "unexpected error") }

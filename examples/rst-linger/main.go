@@ -7,7 +7,6 @@
 package main
 
 import (
-	"fmt"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -20,11 +19,11 @@ import (
 func main() {
 	edge.ParseFlags()
 
-	fmt.Println("== default close()")
+	edge.Println("== default close()")
 	closeWith(-1)
-	fmt.Println("== SO_LINGER {on, 0s}: conn.SetLinger(0)")
+	edge.Println("== SO_LINGER {on, 0s}: conn.SetLinger(0)")
 	closeWith(0)
-	fmt.Println("== SO_LINGER {on, 5s}: conn.SetLinger(5)")
+	edge.Println("== SO_LINGER {on, 5s}: conn.SetLinger(5)")
 	closeWith(5)
 }
 
@@ -41,10 +40,10 @@ func closeWith(sec int) {
 		check(p.Client.SetLinger(sec))
 		l, err := unix.GetsockoptLinger(p.Client.FD, unix.SOL_SOCKET, unix.SO_LINGER)
 		check(err)
-		fmt.Printf("client: SO_LINGER {l_onoff %d, l_linger %d}\n", l.Onoff, l.Linger)
+		edge.Printf("client: SO_LINGER {l_onoff %d, l_linger %d}\n", l.Onoff, l.Linger)
 	}
 	n, err := p.Client.Write([]byte("bye"))
-	fmt.Printf("client: conn.Write(\"bye\") = %d, err %s\n", n, p.Describe(err))
+	edge.Printf("client: conn.Write(\"bye\") = %d, err %s\n", n, p.Describe(err))
 	edge.WaitFD(p.Server.FD, unix.POLLIN)
 	p.PrintSegments()
 
@@ -53,13 +52,13 @@ func closeWith(sec int) {
 	// acknowledged; with l_linger 0 it calls tcp_disconnect, which
 	// sends an RST (tcp_send_active_reset).
 	start := time.Now()
-	fmt.Println("client: close()")
+	edge.Println("client: close()")
 	p.Client.Close()
 	took := time.Since(start)
 	if sec > 0 {
 		// Right after close returned, the ACK of the FIN is there:
 		// FIN_WAIT2. Only a close that waited can promise that.
-		fmt.Printf("client: close returned within %ds: %v, in state %s\n",
+		edge.Printf("client: close returned within %ds: %v, in state %s\n",
 			sec, took < time.Duration(sec)*time.Second, p.Client.State())
 	}
 	if sec != 0 {
@@ -74,7 +73,7 @@ func closeWith(sec int) {
 	buf := make([]byte, 64)
 	for {
 		n, err := p.Server.Read(buf)
-		fmt.Printf("server: conn.Read = %d %q, err %s\n", n, buf[:n], p.Describe(err))
+		edge.Printf("server: conn.Read = %d %q, err %s\n", n, buf[:n], p.Describe(err))
 		if err != nil {
 			break
 		}

@@ -8,7 +8,6 @@
 package main
 
 import (
-	"fmt"
 	"net"
 	"os"
 	"os/exec"
@@ -33,7 +32,7 @@ func main() {
 	ln := s.Listen("server")
 	defer ln.Close()
 	for _, role := range []string{"return", "exit(1)", "Ctrl+C", "SIGKILL", "exit(0) with unread data"} {
-		fmt.Printf("== the child: %s\n", role)
+		edge.Printf("== the child: %s\n", role)
 		cmd := exec.Command(os.Args[0])
 		cmd.Env = append(os.Environ(), roleEnv+"="+role, addrEnv+"="+ln.Addr().String())
 		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
@@ -52,7 +51,7 @@ func main() {
 			check(err)
 		}
 		err := cmd.Wait()
-		fmt.Printf("child: ended, %s\n", status(err))
+		edge.Printf("child: ended, %s\n", status(err))
 		// The kernel closed the child's socket as the process
 		// ended (do_exit closes its files).
 		srv.WaitState("CLOSE_WAIT", "CLOSED")
@@ -64,7 +63,7 @@ func main() {
 		}
 		s.PrintSegments()
 		n, err := srv.Read(make([]byte, 64))
-		fmt.Printf("server: %s; conn.Read = %d, err %s\n", srv.State(), n, s.Describe(err))
+		edge.Printf("server: %s; conn.Read = %d, err %s\n", srv.State(), n, s.Describe(err))
 		srv.Close()
 		srv.WaitState("CLOSED")
 		s.PrintSegments()

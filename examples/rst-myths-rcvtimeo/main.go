@@ -7,7 +7,6 @@ package main
 
 import (
 	"errors"
-	"fmt"
 	"os"
 	"time"
 
@@ -20,7 +19,7 @@ func main() {
 	edge.ParseFlags()
 	p := edge.NewPair()
 	defer p.Close()
-	fmt.Println("connected")
+	edge.Println("connected")
 	p.PrintSegments()
 
 	// SO_RCVTIMEO bounds a blocking read; Go's sockets are
@@ -29,18 +28,18 @@ func main() {
 	check(unix.SetNonblock(p.Client.FD, false))
 	tv := unix.NsecToTimeval((10 * time.Millisecond).Nanoseconds())
 	check(unix.SetsockoptTimeval(p.Client.FD, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &tv))
-	fmt.Println("client: setsockopt(SO_RCVTIMEO, 10ms), read() with nothing to read")
+	edge.Println("client: setsockopt(SO_RCVTIMEO, 10ms), read() with nothing to read")
 	n, err := unix.Read(p.Client.FD, make([]byte, 64))
-	fmt.Printf("client: read() = %s\n", edge.Ret(n, err))
+	edge.Printf("client: read() = %s\n", edge.Ret(n, err))
 	p.PrintSegments()
 	p.PrintStates()
 	check(unix.SetNonblock(p.Client.FD, true))
 
 	// Go's way: a deadline, kept by the runtime's poller.
-	fmt.Println("client: conn.SetReadDeadline(now + 10ms), conn.Read")
+	edge.Println("client: conn.SetReadDeadline(now + 10ms), conn.Read")
 	check(p.Client.SetReadDeadline(time.Now().Add(10 * time.Millisecond)))
 	n, err = p.Client.Read(make([]byte, 64))
-	fmt.Printf("client: conn.Read = %d, err %s, errors.Is(err, os.ErrDeadlineExceeded) %v\n",
+	edge.Printf("client: conn.Read = %d, err %s, errors.Is(err, os.ErrDeadlineExceeded) %v\n",
 		n, p.Describe(err), errors.Is(err, os.ErrDeadlineExceeded))
 	p.PrintSegments()
 	p.PrintStates()
@@ -51,7 +50,7 @@ func main() {
 	check(err)
 	buf := make([]byte, 64)
 	n, err = p.Client.Read(buf)
-	fmt.Printf("client: conn.Read = %d %q, err %s\n", n, buf[:n], p.Describe(err))
+	edge.Printf("client: conn.Read = %d %q, err %s\n", n, buf[:n], p.Describe(err))
 }
 
 func check(err error) { edge.Check(err, "unexpected error") }

@@ -7,8 +7,6 @@
 package main
 
 import (
-	"fmt"
-
 	"golang.org/x/sys/unix"
 
 	"tcpedges/internal/edge"
@@ -17,14 +15,14 @@ import (
 func main() {
 	edge.ParseFlags()
 
-	fmt.Println("== shutdown(SHUT_RDWR) with unread data, then close()")
+	edge.Println("== shutdown(SHUT_RDWR) with unread data, then close()")
 	p := edge.NewPair()
 	p.PrintSegments()
 	_, err := p.Client.Write([]byte("unread"))
 	check(err)
 	edge.WaitFD(p.Server.FD, unix.POLLIN)
 	p.PrintSegments()
-	fmt.Println("server: shutdown(SHUT_RDWR)")
+	edge.Println("server: shutdown(SHUT_RDWR)")
 	check(unix.Shutdown(p.Server.FD, unix.SHUT_RDWR))
 	// tcp_shutdown only ever queues a FIN (tcp_close_state and
 	// tcp_send_fin); it does not look at the receive queue.
@@ -32,30 +30,30 @@ func main() {
 	p.PrintSegments()
 	p.PrintStates()
 	// close() does look, and the data is still there.
-	fmt.Println("server: close()")
+	edge.Println("server: close()")
 	p.Server.Close()
 	p.Client.WaitState("CLOSED")
 	p.PrintSegments()
 	p.PrintStates()
 	n, err := p.Client.Read(make([]byte, 64))
-	fmt.Printf("client: conn.Read = %d, err %s\n", n, p.Describe(err))
+	edge.Printf("client: conn.Read = %d, err %s\n", n, p.Describe(err))
 	p.Close()
 
-	fmt.Println("== close() of a listener with a connection not yet accepted")
+	edge.Println("== close() of a listener with a connection not yet accepted")
 	s := edge.NewScene()
 	defer s.Close()
 	ln := s.Listen("server")
 	client := s.Dial("client", ln.Addr())
 	defer client.Close()
 	s.PrintSegments()
-	fmt.Println("server: close() the listener, without accept()")
+	edge.Println("server: close() the listener, without accept()")
 	ln.Close()
 	// inet_csk_listen_stop hands each queued connection to
 	// tcp_disconnect, which resets it.
 	client.WaitState("CLOSED")
 	s.PrintSegments()
 	n, err = client.Read(make([]byte, 64))
-	fmt.Printf("client: conn.Read = %d, err %s\n", n, s.Describe(err))
+	edge.Printf("client: conn.Read = %d, err %s\n", n, s.Describe(err))
 }
 
 func check(err error) { edge.Check(err, "unexpected error") }

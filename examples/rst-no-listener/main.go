@@ -7,7 +7,6 @@ package main
 
 import (
 	"errors"
-	"fmt"
 	"net"
 	"syscall"
 
@@ -34,7 +33,7 @@ func main() {
 	s.Name(server, "server")
 	st, err := edge.FDState(fd)
 	check(err)
-	fmt.Printf("server: bound, no listen(): %s\n", st)
+	edge.Printf("server: bound, no listen(): %s\n", st)
 
 	// connect(2), as net.Dial makes it. Control runs before the
 	// connect: there we bind the client too, so that the capture
@@ -47,13 +46,13 @@ func main() {
 			s.Name(&net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: ca.(*unix.SockaddrInet4).Port}, "client")
 		})
 	}}
-	fmt.Println("client: connect()")
+	edge.Println("client: connect()")
 	_, err = d.Dial("tcp4", server.String())
 	// The RST came back in answer to the SYN (tcp_v4_send_reset, in
 	// tcp_v4_rcv when no socket matches) before Dial returned.
 	s.PrintSegments()
-	fmt.Printf("client: net.Dial err %s\n", s.Describe(err))
-	fmt.Printf("client: errors.Is(err, syscall.ECONNREFUSED) %v\n",
+	edge.Printf("client: net.Dial err %s\n", s.Describe(err))
+	edge.Printf("client: errors.Is(err, syscall.ECONNREFUSED) %v\n",
 		errors.Is(err, syscall.ECONNREFUSED))
 
 	// The bound socket saw nothing: the kernel answered for it.
@@ -61,7 +60,7 @@ func main() {
 	check(err)
 	soerr, err := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_ERROR)
 	check(err)
-	fmt.Printf("server: %s, SO_ERROR %d\n", st, soerr)
+	edge.Printf("server: %s, SO_ERROR %d\n", st, soerr)
 }
 
 func check(err error) { edge.Check(err, "unexpected error") }

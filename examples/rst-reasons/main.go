@@ -6,7 +6,6 @@
 package main
 
 import (
-	"fmt"
 	"net"
 	"syscall"
 
@@ -128,11 +127,11 @@ func count(name string, sysctl []string, cause func(s *edge.Scene)) {
 		h.Sysctl(sysctl[0], sysctl[1])
 	}
 	h.Do(func() {
-		s := edge.NewScene()
+		s := edge.NewQuietScene()
 		defer s.Close()
 		before := edge.ReadCounters()
 		cause(s)
-		fmt.Printf("%s:\n  %s\n", name, edge.ReadCounters().Since(before))
+		edge.Printf("%s:\n  %s\n", name, edge.ReadCounters().Since(before))
 	})
 }
 

@@ -8,7 +8,6 @@
 package main
 
 import (
-	"fmt"
 	"os"
 	"strings"
 
@@ -19,32 +18,32 @@ func main() {
 	edge.ParseFlags()
 	h := edge.NewHost("host")
 	defer h.Close()
-	fmt.Printf("inside the host: net.ipv4.tcp_fin_timeout = %s (the default)\n", finTimeout(h))
+	edge.Printf("inside the host: net.ipv4.tcp_fin_timeout = %s (the default)\n", finTimeout(h))
 	h.Sysctl("net.ipv4.tcp_fin_timeout", "5")
-	fmt.Printf("inside the host: net.ipv4.tcp_fin_timeout = %s\n", finTimeout(h))
+	edge.Printf("inside the host: net.ipv4.tcp_fin_timeout = %s\n", finTimeout(h))
 
 	h.Do(func() {
 		p := edge.NewPair()
 		defer p.Close()
-		fmt.Println("connected")
+		edge.Println("connected")
 		p.PrintSegments()
 
-		fmt.Println("client: close()")
+		edge.Println("client: close()")
 		p.Client.Close()
 		p.Client.WaitState("FIN_WAIT2")
 		p.PrintSegments()
 		// The orphan in FIN_WAIT2 is already a timewait socket
 		// (tcp_time_wait(sk, TCP_FIN_WAIT2, tmo)), whose timer is
 		// tcp_fin_timeout.
-		fmt.Printf("  client %s (closed: sock_diag), timer %s\n", p.Client.State(), p.Client.Timer())
+		edge.Printf("  client %s (closed: sock_diag), timer %s\n", p.Client.State(), p.Client.Timer())
 
-		fmt.Println("server: close()")
+		edge.Println("server: close()")
 		p.Server.Close()
 		p.Client.WaitState("TIME_WAIT")
 		p.PrintSegments()
 		// The peer's FIN rearms the same timer with TCP_TIMEWAIT_LEN
 		// (tcp_timewait_state_process).
-		fmt.Printf("  client %s (closed: sock_diag), timer %s\n", p.Client.State(), p.Client.Timer())
+		edge.Printf("  client %s (closed: sock_diag), timer %s\n", p.Client.State(), p.Client.Timer())
 	})
 }
 

@@ -8,7 +8,6 @@ package main
 
 import (
 	"errors"
-	"fmt"
 	"syscall"
 
 	"golang.org/x/sys/unix"
@@ -20,11 +19,11 @@ func main() {
 	edge.ParseFlags()
 	p := edge.NewPair()
 	defer p.Close()
-	fmt.Println("connected")
+	edge.Println("connected")
 	p.PrintSegments()
 
 	//tcpedges:show
-	fmt.Println("client: shutdown(SHUT_WR)")
+	edge.Println("client: shutdown(SHUT_WR)")
 	check(unix.Shutdown(p.Client.FD, unix.SHUT_WR))
 	p.Client.WaitState("FIN_WAIT2")
 	p.PrintSegments()
@@ -34,18 +33,18 @@ func main() {
 	sig := edge.SignalsDuring(func() {
 		n, err = unix.Write(p.Client.FD, []byte("late"))
 	})
-	fmt.Printf("client: write() = %s, signal raised: %s\n", edge.Ret(n, err), edge.SignalName(sig))
+	edge.Printf("client: write() = %s, signal raised: %s\n", edge.Ret(n, err), edge.SignalName(sig))
 
 	sig = edge.SignalsDuring(func() {
 		n, err = unix.SendmsgN(p.Client.FD, []byte("late"), nil, nil, unix.MSG_NOSIGNAL)
 	})
-	fmt.Printf("client: send(MSG_NOSIGNAL) = %s, signal raised: %s\n", edge.Ret(n, err), edge.SignalName(sig))
+	edge.Printf("client: send(MSG_NOSIGNAL) = %s, signal raised: %s\n", edge.Ret(n, err), edge.SignalName(sig))
 
 	// Go makes the same write(2), and the kernel raises the same
 	// SIGPIPE; the runtime's handler drops it (it drops every SIGPIPE
 	// nobody asked for with signal.Notify), and this program goes on.
 	n, err = p.Client.Write([]byte("late"))
-	fmt.Printf("client: conn.Write = %d, err %s, errors.Is(err, syscall.EPIPE) %v\n",
+	edge.Printf("client: conn.Write = %d, err %s, errors.Is(err, syscall.EPIPE) %v\n",
 		n, p.Describe(err), errors.Is(err, syscall.EPIPE))
 
 	// Nothing was sent by any of the three writes.

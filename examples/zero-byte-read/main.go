@@ -7,8 +7,6 @@
 package main
 
 import (
-	"fmt"
-
 	"golang.org/x/sys/unix"
 
 	"tcpedges/internal/edge"
@@ -18,11 +16,11 @@ func main() {
 	edge.ParseFlags()
 	p := edge.NewPair()
 	defer p.Close()
-	fmt.Println("connected")
+	edge.Println("connected")
 	p.PrintSegments()
 	probe(p, "before the FIN")
 
-	fmt.Println("server: close()")
+	edge.Println("server: close()")
 	p.Server.Close()
 	p.Server.WaitState("FIN_WAIT2")
 	p.PrintSegments()
@@ -30,24 +28,24 @@ func main() {
 	probe(p, "after the FIN")
 
 	n, err := p.Client.Read(make([]byte, 64))
-	fmt.Printf("client: conn.Read(buf[:64]) = %d, err %s\n", n, p.Describe(err))
+	edge.Printf("client: conn.Read(buf[:64]) = %d, err %s\n", n, p.Describe(err))
 }
 
 // probe asks, on the client, every question that might reveal a FIN.
 func probe(p *edge.Pair, when string) {
-	fmt.Println("client, " + when + ":")
+	edge.Println("client, " + when + ":")
 	buf := make([]byte, 1)
 
 	//tcpedges:show
 	n, err := p.Client.Read(buf[:0])
-	fmt.Printf("  conn.Read(buf[:0]) = %d, err %s\n", n, p.Describe(err))
+	edge.Printf("  conn.Read(buf[:0]) = %d, err %s\n", n, p.Describe(err))
 
 	n, err = unix.Read(p.Client.FD, buf[:0])
-	fmt.Printf("  read(fd, buf, 0) = %s\n", edge.Ret(n, err))
+	edge.Printf("  read(fd, buf, 0) = %s\n", edge.Ret(n, err))
 
 	n, _, err = unix.Recvfrom(p.Client.FD, buf, unix.MSG_PEEK|unix.MSG_DONTWAIT)
-	fmt.Printf("  recv(fd, buf, 1, MSG_PEEK) = %s\n", edge.Ret(n, err))
+	edge.Printf("  recv(fd, buf, 1, MSG_PEEK) = %s\n", edge.Ret(n, err))
 	//tcpedges:end
 
-	fmt.Printf("  poll() reports %s\n", edge.Events(p.Client.FD))
+	edge.Printf("  poll() reports %s\n", edge.Events(p.Client.FD))
 }

@@ -102,6 +102,7 @@ func NewCapture(iface string, role func(netip.AddrPort) string) (*Capture, error
 		unix.Close(fd)
 		return nil, err
 	}
+	startPrinting(c)
 	return c, nil
 }
 
@@ -120,6 +121,7 @@ func htons(v uint16) uint16 { return v<<8 | v>>8 }
 
 // Close stops the capture.
 func (c *Capture) Close() {
+	stopPrinting(c)
 	unix.Close(c.fd)
 	if c.marker != nil {
 		c.marker.Close()

@@ -107,7 +107,7 @@ func (p *Pair) States() string {
 
 // PrintStates prints [Pair.States], indented.
 func (p *Pair) PrintStates() {
-	fmt.Println("  states: " + p.States())
+	Println("  states: " + p.States())
 }
 
 // WaitState waits until the kernel reports this end in one of the

@@ -2,7 +2,6 @@ package edge
 
 import (
 	"context"
-	"fmt"
 	"net"
 	"net/netip"
 	"strings"
@@ -31,12 +30,19 @@ type Scene struct {
 
 // NewScene starts a scene, with a capture on loopback.
 func NewScene() *Scene {
-	diag, err := netlink.NewHandle(unix.NETLINK_INET_DIAG)
-	Check(err, "open sock_diag")
-	s := &Scene{diag: diag, names: map[netip.AddrPort]string{}}
+	s := NewQuietScene()
+	var err error
 	s.capture, err = NewCapture("lo", s.role)
 	Check(err, "start the capture on lo")
 	return s
+}
+
+// NewQuietScene starts a scene without a capture, for an example about
+// what calls return rather than what crosses the wire.
+func NewQuietScene() *Scene {
+	diag, err := netlink.NewHandle(unix.NETLINK_INET_DIAG)
+	Check(err, "open sock_diag")
+	return &Scene{diag: diag, names: map[netip.AddrPort]string{}}
 }
 
 // Name gives the endpoint a role. Segments from or to an endpoint
@@ -118,18 +124,11 @@ func (s *Scene) End(role string, c *net.TCPConn) *End {
 }
 
 // PrintSegments prints, indented, the segments between named
-// endpoints since the last call, or "(no segment)". Call it once the
-// last segment has had its effect on its receiver (see
-// [Capture.Segments]).
-func (s *Scene) PrintSegments() {
-	segs := s.capture.Segments()
-	if len(segs) == 0 {
-		fmt.Println("  (no segment)")
-	}
-	for _, seg := range segs {
-		fmt.Println("  " + seg)
-	}
-}
+// endpoints since the last line printed, or "(no segment)". Call it
+// once the last segment has had its effect on its receiver (see
+// [Capture.Segments]). Segments print by themselves before every line
+// printed with [Printf] or [Println]: this is for the end of a step.
+func (s *Scene) PrintSegments() { printSegments() }
 
 // Describe is [Describe] with every named address replaced by its role,
 // so that no port number shows: "write tcp client->server: ...".
@@ -146,7 +145,9 @@ func (s *Scene) Describe(err error) string {
 // Close ends the capture and sock_diag. Sockets are the example's to
 // close.
 func (s *Scene) Close() {
-	s.capture.Close()
+	if s.capture != nil {
+		s.capture.Close()
+	}
 	s.diag.Close()
 	if s.serverDiag != nil {
 		s.serverDiag.Close()
