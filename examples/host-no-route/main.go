@@ -43,6 +43,7 @@ func main() {
 	// resent after 1 s and the next ICMP decides (see
 	// host-unreachable). The segments depend on that race and are
 	// not shown.
+	s.DiscardSegments()
 	edge.Printf("client: connect() = %s\n", edge.Ret(0, err))
 	edge.Printf("client: it failed in less than 2 s: %v\n", elapsed < 2*time.Second)
 }
