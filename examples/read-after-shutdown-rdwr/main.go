@@ -20,7 +20,7 @@ func main() {
 	edge.ParseFlags()
 	p := edge.NewPair()
 	defer p.Close()
-	fmt.Println("connected")
+	fmt.Println("# data that arrives after the shutdown")
 	p.PrintSegments()
 
 	//tcpedges:show
@@ -59,7 +59,7 @@ func main() {
 
 	// Data that was already queued when the reading side was shut is
 	// still read, and draws no RST: only new data does.
-	fmt.Println("== data queued before the shutdown")
+	fmt.Println("# data queued before the shutdown")
 	q := edge.NewPair()
 	defer q.Close()
 	q.PrintSegments()
