@@ -5,8 +5,6 @@
 package main
 
 import (
-	"fmt"
-
 	"golang.org/x/sys/unix"
 
 	"tcpedges/internal/edge"
@@ -18,9 +16,9 @@ func main() {
 	defer s.Close()
 	ln := s.Listen("server")
 	defer ln.Close()
+	edge.Println("client: connect(); the server does not call accept()")
 	client := s.Dial("client", ln.Addr())
 	defer client.Close()
-	fmt.Println("client: connected; the server has not called accept()")
 	s.PrintSegments()
 
 	raw, err := ln.SyscallConn()
@@ -28,30 +26,30 @@ func main() {
 	check(raw.Control(func(fd uintptr) {
 		lfd := int(fd)
 		//tcpedges:show
-		fmt.Println("server: shutdown(listener, SHUT_WR)")
+		edge.Println("server: shutdown(listener, SHUT_WR)")
 		check(unix.Shutdown(lfd, unix.SHUT_WR))
 		s.PrintSegments()
 		st, err := edge.FDState(lfd)
 		check(err)
-		fmt.Printf("  states: client %s, server %s\n", client.State(), st)
+		edge.Printf("  states: client %s, server %s\n", client.State(), st)
 
 		// inet_shutdown hands a listener shut for reading to
 		// tcp_disconnect, which stops it (inet_csk_listen_stop):
 		// every queued connection is reset.
-		fmt.Println("server: shutdown(listener, SHUT_RD)")
+		edge.Println("server: shutdown(listener, SHUT_RD)")
 		check(unix.Shutdown(lfd, unix.SHUT_RD))
 		client.WaitState("CLOSED")
 		s.PrintSegments()
 		st, err = edge.FDState(lfd)
 		check(err)
-		fmt.Printf("  states: client %s, server %s\n", client.State(), st)
+		edge.Printf("  states: client %s, server %s\n", client.State(), st)
 
 		nfd, _, err := unix.Accept(lfd)
-		fmt.Printf("server: accept() = %s\n", edge.Ret(nfd, err))
+		edge.Printf("server: accept() = %s\n", edge.Ret(nfd, err))
 		//tcpedges:end
 	}))
 	n, err := client.Read(make([]byte, 64))
-	fmt.Printf("client: conn.Read = %d, err %s\n", n, s.Describe(err))
+	edge.Printf("client: conn.Read = %d, err %s\n", n, s.Describe(err))
 }
 
 func check(err error) { edge.Check(err, "unexpected error") }

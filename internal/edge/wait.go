@@ -38,24 +38,33 @@ func pollFor(wait time.Duration, what string, cond func() (ok bool, now string))
 	}
 }
 
-// pollEvents are the poll(2) events the examples print, in the order
-// they are printed.
+// pollEvents are every poll(2) event of <asm-generic/poll.h>, and
+// POLLRDHUP, in the order they are printed. x/sys/unix names only some
+// of them on Linux.
 var pollEvents = []struct {
 	bit  int16
 	name string
 }{
 	{unix.POLLIN, "POLLIN"},
-	{unix.POLLOUT, "POLLOUT"},
+	{0x040, "POLLRDNORM"},
+	{0x080, "POLLRDBAND"},
 	{unix.POLLPRI, "POLLPRI"},
+	{unix.POLLOUT, "POLLOUT"},
+	{0x100, "POLLWRNORM"},
+	{0x200, "POLLWRBAND"},
+	{0x400, "POLLMSG"},
 	{unix.POLLRDHUP, "POLLRDHUP"},
 	{unix.POLLERR, "POLLERR"},
 	{unix.POLLHUP, "POLLHUP"},
+	{unix.POLLNVAL, "POLLNVAL"},
 }
 
 // WaitFD waits with poll(2) until fd has one of the events (for
 // instance unix.POLLIN: readable, unix.POLLRDHUP: the peer's FIN has
 // arrived, unix.POLLERR: an error is pending in SO_ERROR), and
-// returns all the events poll reported, by name.
+// returns every event poll reports for fd then, by name ([Events]):
+// poll reports only the events it is asked for (and POLLERR, POLLHUP),
+// so the events waited for are not all there are.
 func WaitFD(fd int, events int16) string {
 	pfd := []unix.PollFd{{Fd: int32(fd), Events: events}}
 	for {
@@ -68,7 +77,7 @@ func WaitFD(fd int, events int16) string {
 			Fatalf("waited %v for %s on fd %d, and poll reported nothing",
 				Timeout, EventNames(events), fd)
 		}
-		return EventNames(pfd[0].Revents)
+		return Events(fd)
 	}
 }
 
@@ -86,10 +95,14 @@ func EventNames(ev int16) string {
 	return strings.Join(names, "|")
 }
 
-// Events returns the events that poll(2) reports for fd right now,
-// without waiting.
+// Events returns every event that poll(2) reports for fd right now,
+// without waiting: it asks for all of them.
 func Events(fd int) string {
-	pfd := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN | unix.POLLOUT | unix.POLLPRI | unix.POLLRDHUP}}
+	var all int16
+	for _, e := range pollEvents {
+		all |= e.bit
+	}
+	pfd := []unix.PollFd{{Fd: int32(fd), Events: all}}
 	_, err := unix.Poll(pfd, 0)
 	Check(err, "poll")
 	return EventNames(pfd[0].Revents)
