@@ -69,9 +69,9 @@ func flush() int {
 	return n
 }
 
-// printSegments prints the segments captured since the last line, or
-// "(no segment)".
-func printSegments() {
+// PrintSegments prints, indented, the segments every running capture
+// has taken since the last line printed, or "(no segment)".
+func PrintSegments() {
 	printMu.Lock()
 	defer printMu.Unlock()
 	if flush() == 0 {

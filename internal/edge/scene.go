@@ -128,7 +128,7 @@ func (s *Scene) End(role string, c *net.TCPConn) *End {
 // once the last segment has had its effect on its receiver (see
 // [Capture.Segments]). Segments print by themselves before every line
 // printed with [Printf] or [Println]: this is for the end of a step.
-func (s *Scene) PrintSegments() { printSegments() }
+func (s *Scene) PrintSegments() { PrintSegments() }
 
 // DiscardSegments reads the segments captured since the last line
 // printed and shows none of them: for a step whose segments depend on a
