@@ -12,9 +12,9 @@ import (
 
 func main() {
 	edge.ParseFlags()
+	edge.Println("client: connect(), server: accept()")
 	p := edge.NewPair()
 	defer p.Close()
-	edge.Println("connected")
 	p.PrintSegments()
 
 	//tcpedges:show
@@ -34,10 +34,10 @@ func main() {
 
 	// The other direction is still open: CLOSE_WAIT only means that
 	// the peer will send no more.
+	edge.Println(`server: conn.Write("still here")`)
 	n, err = p.Server.Write([]byte("still here"))
-	edge.Printf("server: conn.Write(\"still here\") = %d, err %s\n", n, p.Describe(err))
 	edge.WaitAcked(p.Server.FD)
-	p.PrintSegments()
+	edge.Printf("server: conn.Write = %d, err %s\n", n, p.Describe(err))
 	n, err = p.Client.Read(buf)
 	edge.Printf("client: conn.Read = %d %q, err %s\n", n, buf[:n], p.Describe(err))
 
