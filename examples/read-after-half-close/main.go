@@ -45,7 +45,7 @@ func main() {
 	// ends in TIME_WAIT.
 	edge.Println("server: close()")
 	p.Server.Close()
-	p.Client.WaitState("TIME_WAIT")
+	p.Server.WaitState("CLOSED") // the client's ACK of its FIN has arrived
 	p.PrintSegments()
 	p.PrintStates()
 	n, err = p.Client.Read(buf)

@@ -90,7 +90,7 @@ func closeWith(sec int) {
 	if sec != 0 {
 		edge.Println("server: close()")
 		p.Server.Close()
-		p.Client.WaitState("TIME_WAIT")
+		p.Server.WaitState("CLOSED") // the client's ACK of its FIN has arrived
 	}
 	p.PrintSegments()
 	p.PrintStates()
