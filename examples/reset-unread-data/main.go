@@ -18,6 +18,7 @@ import (
 // TCP_ATO_MIN (include/net/tcp.h).
 //
 //tcpedges:wait 40ms our delayed ACK of the server's FIN, which follows data (TCP_ATO_MIN)
+//tcpedges:slow two connections, each with its own capture, add about 25 ms to the 40 ms delayed ACK it waits for
 const delayedACK = 40 * time.Millisecond
 
 func main() {
