@@ -65,9 +65,10 @@ func closeWith(sec int) {
 		edge.WaitFD(p.Server.FD, unix.POLLERR) // the RST has arrived
 		p.PrintSegments()
 	} else {
-		// The server acknowledges the FIN with a delayed ACK. The
-		// default close has returned long before; let the ACK come
-		// before the server acts, so the order is always the same.
+		// The server acknowledges the FIN with a delayed ACK, which
+		// a lingering close waited for and the default close did
+		// not: let it come before the server acts, so that the
+		// order is always the same.
 		p.Client.WaitState("FIN_WAIT2")
 		p.PrintDelayed(delayedACK)
 	}
