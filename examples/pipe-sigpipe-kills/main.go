@@ -36,15 +36,16 @@ func main() {
 	// The notes' sequence: the server closes, the client writes, the
 	// server's kernel answers with an RST. Every write from now on
 	// fails with EPIPE (see pipe-write-after-peer-close).
+	edge.Println("client: connect(), server: accept()")
 	p := edge.NewPair()
 	defer p.Close()
+	edge.Println("server: close()")
 	p.Server.Close()
 	p.Server.WaitState("FIN_WAIT2")
+	edge.Println(`client: write("hello")`)
 	_, err := unix.Write(p.Client.FD, []byte("hello"))
 	check(err)
 	edge.WaitFD(p.Client.FD, unix.POLLERR)
-	edge.Println(`server: close(), client: write("hello")`)
-	p.PrintSegments()
 	edge.Println("client: the connection is reset; its socket becomes the children's stdout")
 
 	// A copy of the client's descriptor, to hand to the children.
@@ -59,6 +60,7 @@ func main() {
 	self, err := os.Executable()
 	check(err)
 
+	//tcpedges:show
 	// A C program keeps SIGPIPE's default action: the kernel's signal
 	// kills it inside write(2).
 	run(sock, "echo hello", "", echo, "hello")
@@ -80,6 +82,7 @@ func main() {
 	edge.Println("parent: signal.Ignore(SIGPIPE)")
 	signal.Ignore(syscall.SIGPIPE)
 	run(sock, "echo hello", "", echo, "hello")
+	//tcpedges:end
 }
 
 // run starts a program with the socket as its stdout (and as fd 3),

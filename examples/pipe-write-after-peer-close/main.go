@@ -7,6 +7,7 @@ package main
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"syscall"
 
@@ -17,11 +18,12 @@ import (
 
 func main() {
 	edge.ParseFlags()
+	edge.Println("client: connect(), server: accept()")
 	p := edge.NewPair()
 	defer p.Close()
-	edge.Println("connected")
 	p.PrintSegments()
 
+	//tcpedges:show
 	edge.Println("server: close()")
 	p.Server.Close()
 	p.Server.WaitState("FIN_WAIT2")
@@ -30,22 +32,22 @@ func main() {
 
 	// The FIN only says the peer will send nothing more; the kernel
 	// takes our data into the send buffer as usual.
-	write := func(what string) {
+	write := func() string {
 		var n int
 		var err error
 		sig := edge.SignalsDuring(func() {
 			n, err = unix.Write(p.Client.FD, []byte("hello"))
 		})
-		edge.Printf("client: %s = %s, signal raised: %s\n",
-			what, edge.Ret(n, err), edge.SignalName(sig))
+		return fmt.Sprintf("%s, signal raised: %s", edge.Ret(n, err), edge.SignalName(sig))
 	}
-	write("write()")
+	edge.Println(`client: write("hello")`)
+	ret := write()
 
 	// The server has no socket left to take the data: its kernel
 	// answers with an RST (tcp_rcv_state_process, data after close).
 	// Our tcp_reset records the error in SO_ERROR; poll shows it.
 	events := edge.WaitFD(p.Client.FD, unix.POLLERR)
-	p.PrintSegments()
+	edge.Println("client: write() =", ret)
 	edge.Println("client: poll() =", events)
 	p.PrintStates()
 
@@ -62,8 +64,8 @@ func main() {
 	check(err)
 	edge.Printf("client: getsockopt(SO_ERROR) = %s\n", errno(soerr))
 
-	write("write() again")
-	write("write() a third time")
+	edge.Println("client: write() again =", write())
+	edge.Println("client: write() a third time =", write())
 
 	// Go sees the same: io.EOF, then "broken pipe".
 	n, err = p.Client.Read(buf)
@@ -73,6 +75,7 @@ func main() {
 	edge.Printf("client: conn.Write = %d, err %s, errors.Is(err, syscall.EPIPE) %v\n",
 		n, p.Describe(err), errors.Is(err, syscall.EPIPE))
 	p.PrintSegments()
+	//tcpedges:end
 }
 
 func errno(e int) string {

@@ -12,9 +12,9 @@ import (
 
 func main() {
 	edge.ParseFlags()
+	edge.Println("client: connect(), server: accept()")
 	p := edge.NewPair()
 	defer p.Close()
-	edge.Println("connected")
 	p.PrintSegments()
 
 	//tcpedges:show
@@ -34,10 +34,10 @@ func main() {
 
 	// The other direction is still open: CLOSE_WAIT only means that
 	// the peer will send no more.
+	edge.Println(`server: conn.Write("still here")`)
 	n, err = p.Server.Write([]byte("still here"))
-	edge.Printf("server: conn.Write(\"still here\") = %d, err %s\n", n, p.Describe(err))
 	edge.WaitAcked(p.Server.FD)
-	p.PrintSegments()
+	edge.Printf("server: conn.Write = %d, err %s\n", n, p.Describe(err))
 	n, err = p.Client.Read(buf)
 	edge.Printf("client: conn.Read = %d %q, err %s\n", n, buf[:n], p.Describe(err))
 
@@ -45,7 +45,7 @@ func main() {
 	// ends in TIME_WAIT.
 	edge.Println("server: close()")
 	p.Server.Close()
-	p.Client.WaitState("TIME_WAIT")
+	p.Server.WaitState("CLOSED") // the client's ACK of its FIN has arrived
 	p.PrintSegments()
 	p.PrintStates()
 	n, err = p.Client.Read(buf)

@@ -13,9 +13,9 @@ import (
 
 func main() {
 	edge.ParseFlags()
+	edge.Println("client: connect(), server: accept()")
 	p := edge.NewPair()
 	defer p.Close()
-	edge.Println("connected")
 	p.PrintSegments()
 
 	//tcpedges:show
@@ -36,10 +36,10 @@ func main() {
 
 	// The server goes on sending. Linux accepts and acknowledges the
 	// data; no RST comes back (some other systems answer with one).
+	edge.Println(`server: conn.Write("after")`)
 	n, err = p.Server.Write([]byte("after"))
-	edge.Printf("server: conn.Write(\"after\") = %d, err %s\n", n, p.Describe(err))
 	edge.WaitAcked(p.Server.FD)
-	p.PrintSegments()
+	edge.Printf("server: conn.Write = %d, err %s\n", n, p.Describe(err))
 	p.PrintStates()
 
 	n, err = unix.Read(p.Client.FD, buf)

@@ -14,6 +14,7 @@ import (
 func main() {
 	edge.ParseFlags()
 
+	//tcpedges:show
 	edge.Println("# first connection: write, write, read, read")
 	c := abort()
 	write(c)
@@ -38,6 +39,7 @@ func main() {
 	read(c)
 	write(c)
 	c.Close()
+	//tcpedges:end
 }
 
 // abort makes a connection whose server aborts it, and returns the
@@ -46,6 +48,7 @@ func abort() *edge.Pair {
 	p := edge.NewPair()
 	p.PrintSegments()
 
+	//tcpedges:show
 	// SO_LINGER {on, 0 seconds}: close() discards the connection and
 	// sends an RST instead of a FIN (tcp_close, tcp_disconnect). The
 	// chapter on the causes of RST has the details.
@@ -59,6 +62,7 @@ func abort() *edge.Pair {
 	p.PrintSegments()
 	edge.Println("client: poll() =", events)
 	p.PrintStates()
+	//tcpedges:end
 	return p
 }
 

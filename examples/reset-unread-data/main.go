@@ -5,31 +5,41 @@
 package main
 
 import (
+	"time"
+
 	"golang.org/x/sys/unix"
 
 	"tcpedges/internal/edge"
 )
+
+// delayedACK is how long our kernel delays its ACK of a FIN that
+// follows data: tcp_fin switches the socket to delayed ACKs
+// ("pingpong" mode), and the data received before set the delay to
+// TCP_ATO_MIN (include/net/tcp.h).
+//
+//tcpedges:wait 40ms our delayed ACK of the server's FIN, which follows data (TCP_ATO_MIN)
+//tcpedges:slow two connections, each with its own capture, add about 25 ms to the 40 ms delayed ACK it waits for
+const delayedACK = 40 * time.Millisecond
 
 func main() {
 	edge.ParseFlags()
 
 	edge.Println("# the server writes a response and closes")
 	p := respond()
+	//tcpedges:show
 	edge.Println("server: close()")
 	p.Server.Close()
-	edge.WaitFD(p.Client.FD, unix.POLLRDHUP) // the FIN has arrived
+	// Wait for our delayed ACK of the FIN to arrive, so that the
+	// output is the same on every run.
+	p.Server.WaitState("FIN_WAIT2")
+	p.PrintDelayed(delayedACK)
 	readAll(p)
-	// Our kernel delays its ACK of this FIN: tcp_fin switches to
-	// delayed ACKs ("pingpong" mode), and the data received before set
-	// the delay to 40 ms. TCP_QUICKACK, with the receive queue now
-	// empty, sends the ACK at once (tcp_cleanup_rbuf).
-	check(unix.SetsockoptInt(p.Client.FD, unix.IPPROTO_TCP, unix.TCP_QUICKACK, 1))
-	p.Server.WaitState("FIN_WAIT2") // our ACK of its FIN has arrived
-	p.PrintSegments()
+	//tcpedges:end
 	p.Close()
 
 	edge.Println("# the server writes a response and aborts")
 	p = respond()
+	//tcpedges:show
 	edge.Println("server: setsockopt(SO_LINGER, {1, 0}), close()")
 	check(unix.SetsockoptLinger(p.Server.FD, unix.SOL_SOCKET, unix.SO_LINGER,
 		&unix.Linger{Onoff: 1, Linger: 0}))
@@ -37,6 +47,7 @@ func main() {
 	edge.WaitFD(p.Client.FD, unix.POLLERR) // the RST has arrived
 	p.PrintSegments()
 	readAll(p)
+	//tcpedges:end
 	p.Close()
 }
 
@@ -60,7 +71,7 @@ func readAll(p *edge.Pair) {
 	// tcp_reset purges the write queue, not the receive queue.
 	queued, err := unix.IoctlGetInt(p.Client.FD, unix.SIOCINQ)
 	check(err)
-	edge.Printf("  state %s, %d bytes waiting to be read\n", p.Client.State(), queued)
+	edge.Printf("client: state %s, %d bytes waiting to be read\n", p.Client.State(), queued)
 	buf := make([]byte, 64)
 	for range 3 {
 		n, err := unix.Read(p.Client.FD, buf)

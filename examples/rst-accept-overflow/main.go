@@ -45,16 +45,21 @@ func main() {
 		// SYN first. TCP_DEFER_ACCEPT on a connecting socket makes
 		// it hold back the last ACK of the handshake: it will ride
 		// on the first data.
+		//
+		// The held-back ACK is not held forever: client2's delayed
+		// ACK timer sends it after TCP_DELACK_MAX (200 ms), so
+		// client1 and client2's data must come before.
 		d := net.Dialer{Control: func(_, _ string, c syscall.RawConn) error {
 			return c.Control(func(fd uintptr) {
 				check(unix.SetsockoptInt(int(fd), unix.IPPROTO_TCP, unix.TCP_DEFER_ACCEPT, 1))
 			})
 		}}
+		//tcpedges:show
+		edge.Println("client2: setsockopt(TCP_DEFER_ACCEPT, 1), connect()")
 		c, err := d.Dial("tcp4", server.String())
 		check(err)
 		late := s.End("client2", c.(*net.TCPConn))
 		edge.Println("client2: connect() returned, its ACK held back")
-		s.PrintSegments()
 
 		// client1, a plain blocking connect(), completes its
 		// handshake at once and fills the queue. It has no role,
@@ -68,16 +73,17 @@ func main() {
 		// The data carries client2's ACK. The server would now make
 		// the connection (tcp_check_req), finds the queue full, and
 		// with tcp_abort_on_overflow resets it instead.
+		edge.Println(`client2: conn.Write("hi")`)
 		n, err := late.Write([]byte("hi"))
-		edge.Printf("client2: conn.Write(\"hi\") = %d, err %s\n", n, s.Describe(err))
 		late.WaitState("CLOSED")
-		s.PrintSegments()
+		edge.Printf("client2: conn.Write = %d, err %s\n", n, s.Describe(err))
 		st, err := edge.FDState(first)
 		check(err)
 		edge.Printf("  states: client1 %s, client2 %s\n", st, late.State())
 
 		n, err = late.Read(make([]byte, 64))
 		edge.Printf("client2: conn.Read = %d, err %s\n", n, s.Describe(err))
+		//tcpedges:end
 		late.Close()
 
 		// The connection in the queue is fine.

@@ -16,18 +16,20 @@ import (
 
 func main() {
 	edge.ParseFlags()
+	edge.Println("client: connect(), server: accept()")
 	p := edge.NewPair()
 	defer p.Close()
-	edge.Println("connected")
 	p.PrintSegments()
 
-	n, err := p.Client.Write([]byte("hello"))
-	edge.Printf("client: conn.Write(\"hello\") = %d, err %s\n", n, p.Describe(err))
-	// The data is in the server's receive queue; nobody reads it.
-	edge.WaitFD(p.Server.FD, unix.POLLIN)
+	//tcpedges:show
+	edge.Println(`client: conn.Write("hello")`)
+	_, err := p.Client.Write([]byte("hello"))
+	check(err)
+	// The data is in the server's receive queue (the server's kernel
+	// has acknowledged it); nobody reads it.
+	edge.WaitAcked(p.Client.FD)
 	q, err := unix.IoctlGetInt(p.Server.FD, unix.SIOCINQ)
 	check(err)
-	p.PrintSegments()
 	edge.Printf("server: %d bytes unread in the receive queue\n", q)
 
 	// __tcp_close sees unread data and calls tcp_send_active_reset
@@ -43,12 +45,13 @@ func main() {
 	// it and clears it, and from then on read sees the end of file.
 	// Go's Read is that read(2), and wraps the errno.
 	buf := make([]byte, 64)
-	n, err = p.Client.Read(buf)
+	n, err := p.Client.Read(buf)
 	edge.Printf("client: conn.Read = %d, err %s\n", n, p.Describe(err))
 	edge.Printf("client: errors.Is(err, syscall.ECONNRESET) %v\n",
 		errors.Is(err, syscall.ECONNRESET))
 	n, err = unix.Read(p.Client.FD, buf)
 	edge.Printf("client: read() again = %s\n", edge.Ret(n, err))
+	//tcpedges:end
 }
 
 func check(err error) { edge.Check(err, "unexpected error") }

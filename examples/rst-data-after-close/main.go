@@ -15,11 +15,12 @@ import (
 
 func main() {
 	edge.ParseFlags()
+	edge.Println("client: connect(), server: accept()")
 	p := edge.NewPair()
 	defer p.Close()
-	edge.Println("connected")
 	p.PrintSegments()
 
+	//tcpedges:show
 	edge.Println("server: close()")
 	p.Server.Close()
 	p.Server.WaitState("FIN_WAIT2")
@@ -28,14 +29,14 @@ func main() {
 
 	// A FIN only says that the server will send nothing more: the
 	// write succeeds, and the data goes out.
+	edge.Println(`client: conn.Write("late")`)
 	n, err := p.Client.Write([]byte("late"))
-	edge.Printf("client: conn.Write(\"late\") = %d, err %s\n", n, p.Describe(err))
 	// The closed server has no reader for it. Its connection lives on
 	// only as a small timewait socket in state FIN_WAIT2 (tcp_time_wait
 	// at the ACK of its FIN), and new data makes
 	// tcp_timewait_state_process answer with an RST.
 	p.Client.WaitState("CLOSED")
-	p.PrintSegments()
+	edge.Printf("client: conn.Write = %d, err %s\n", n, p.Describe(err))
 	p.PrintStates()
 
 	// read sees the FIN first (tcp_recvmsg checks SOCK_DONE before
@@ -49,6 +50,7 @@ func main() {
 	soerr, err := unix.GetsockoptInt(p.Client.FD, unix.SOL_SOCKET, unix.SO_ERROR)
 	check(err)
 	edge.Printf("client: getsockopt(SO_ERROR) = %s\n", unix.ErrnoName(unix.Errno(soerr)))
+	//tcpedges:end
 }
 
 func check(err error) { edge.Check(err, "unexpected error") }

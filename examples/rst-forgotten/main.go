@@ -16,15 +16,16 @@ import (
 
 func main() {
 	edge.ParseFlags()
+	edge.Println("client: connect(), server: accept()")
 	p := edge.NewPair()
 	defer p.Close()
-	edge.Println("connected")
 	p.PrintSegments()
 
 	// In repair mode, close() drops the connection silently: no FIN,
 	// no RST (tcp_close and tcp_disconnect send nothing for a socket
 	// in repair). It needs CAP_NET_ADMIN over the socket's network
 	// namespace, which the example has in its own.
+	//tcpedges:show
 	edge.Println("server: setsockopt(TCP_REPAIR, 1), close()")
 	err := unix.SetsockoptInt(p.Server.FD, unix.IPPROTO_TCP, unix.TCP_REPAIR, 1)
 	check(err)
@@ -33,17 +34,18 @@ func main() {
 	p.PrintStates()
 
 	// The client sends, as to a live connection.
+	edge.Println(`client: conn.Write("anyone?")`)
 	n, err := p.Client.Write([]byte("anyone?"))
-	edge.Printf("client: conn.Write(\"anyone?\") = %d, err %s\n", n, p.Describe(err))
 	// No socket matches the segment: tcp_v4_rcv answers for the host
 	// with tcp_v4_send_reset.
 	p.Client.WaitState("CLOSED")
-	p.PrintSegments()
+	edge.Printf("client: conn.Write = %d, err %s\n", n, p.Describe(err))
 	p.PrintStates()
 
 	buf := make([]byte, 64)
 	n, err = p.Client.Read(buf)
 	edge.Printf("client: conn.Read = %d, err %s\n", n, p.Describe(err))
+	//tcpedges:end
 }
 
 func check(err error) { edge.Check(err, "unexpected error") }

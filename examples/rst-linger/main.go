@@ -27,6 +27,11 @@ func main() {
 	closeWith(5)
 }
 
+// delayedACK is how long the server's kernel delays its ACK of a FIN
+// that follows data: tcp_fin switches the socket to delayed ACKs, and
+// the data received set the delay to TCP_ATO_MIN (include/net/tcp.h).
+const delayedACK = 40 * time.Millisecond
+
 // closeWith closes the client of a new pair with SO_LINGER set to
 // sec seconds (negative: SO_LINGER off, the default), and shows what
 // was sent and what each side sees.
@@ -42,11 +47,12 @@ func closeWith(sec int) {
 		check(err)
 		edge.Printf("client: SO_LINGER {l_onoff %d, l_linger %d}\n", l.Onoff, l.Linger)
 	}
-	n, err := p.Client.Write([]byte("bye"))
-	edge.Printf("client: conn.Write(\"bye\") = %d, err %s\n", n, p.Describe(err))
-	edge.WaitFD(p.Server.FD, unix.POLLIN)
-	p.PrintSegments()
+	edge.Println(`client: conn.Write("bye")`)
+	_, err := p.Client.Write([]byte("bye"))
+	check(err)
+	edge.WaitAcked(p.Client.FD)
 
+	//tcpedges:show
 	// inet_release passes the linger time to tcp_close, which with
 	// a positive time waits in sk_stream_wait_close until the FIN is
 	// acknowledged; with l_linger 0 it calls tcp_disconnect, which
@@ -54,22 +60,26 @@ func closeWith(sec int) {
 	start := time.Now()
 	edge.Println("client: close()")
 	p.Client.Close()
-	took := time.Since(start)
+	took, state := time.Since(start), p.Client.State()
+	if sec == 0 {
+		edge.WaitFD(p.Server.FD, unix.POLLERR) // the RST has arrived
+		p.PrintSegments()
+	} else {
+		// The server acknowledges the FIN with a delayed ACK, which
+		// a lingering close waited for and the default close did
+		// not: let it come before the server acts, so that the
+		// order is always the same.
+		p.Client.WaitState("FIN_WAIT2")
+		p.PrintDelayed(delayedACK)
+	}
 	if sec > 0 {
 		// Right after close returned, the ACK of the FIN is there:
 		// FIN_WAIT2. Only a close that waited can promise that.
 		edge.Printf("client: close returned within %ds: %v, in state %s\n",
-			sec, took < time.Duration(sec)*time.Second, p.Client.State())
-	}
-	if sec != 0 {
-		// The server acknowledges a FIN with a delayed ACK; let it
-		// come before the server acts, so the order is always the
-		// same.
-		p.Client.WaitState("FIN_WAIT2")
+			sec, took < time.Duration(sec)*time.Second, state)
 	}
 
 	// The server reads what is left, then the end.
-	edge.WaitFD(p.Server.FD, unix.POLLIN|unix.POLLRDHUP)
 	buf := make([]byte, 64)
 	for {
 		n, err := p.Server.Read(buf)
@@ -79,11 +89,13 @@ func closeWith(sec int) {
 		}
 	}
 	if sec != 0 {
+		edge.Println("server: close()")
 		p.Server.Close()
-		p.Client.WaitState("TIME_WAIT")
+		p.Server.WaitState("CLOSED") // the client's ACK of its FIN has arrived
 	}
 	p.PrintSegments()
 	p.PrintStates()
+	//tcpedges:end
 }
 
 func check(err error) { edge.Check(err, "unexpected error") }

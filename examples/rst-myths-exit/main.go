@@ -39,31 +39,36 @@ func main() {
 		check(cmd.Start())
 		srv := s.Accept(ln, "server")
 		s.Name(srv.RemoteAddr(), "child")
+		//tcpedges:show
 		switch role {
 		case "Ctrl+C":
 			// What the terminal sends on Ctrl+C. The child blocks
 			// in a read; Go's default for SIGINT ends it.
+			edge.Println("parent: kill(child, SIGINT)")
 			check(cmd.Process.Signal(os.Interrupt))
 		case "SIGKILL":
+			edge.Println("parent: kill(child, SIGKILL)")
 			check(cmd.Process.Kill())
 		case "exit(0) with unread data":
+			edge.Println(`server: conn.Write("unread")`)
 			_, err := srv.Write([]byte("unread"))
 			check(err)
 		}
-		err := cmd.Wait()
-		edge.Printf("child: ended, %s\n", status(err))
-		// The kernel closed the child's socket as the process
-		// ended (do_exit closes its files).
+		// The kernel closes the child's socket as the process ends
+		// (do_exit closes its files), before wait can return. The
+		// server acknowledges a FIN at once or with a delayed ACK;
+		// wait for it to reach the child's orphan, so that the
+		// capture is the same on every run.
 		srv.WaitState("CLOSE_WAIT", "CLOSED")
 		if srv.State() == "CLOSE_WAIT" {
-			// The server acknowledges the FIN at once or with a
-			// delayed ACK; wait for it to reach the child's orphan,
-			// so that the capture is the same on every run.
 			srv.WaitRemoteState("FIN_WAIT2")
 		}
-		s.PrintSegments()
+		err := cmd.Wait()
+		edge.Printf("child: ended, %s\n", status(err))
 		n, err := srv.Read(make([]byte, 64))
 		edge.Printf("server: %s; conn.Read = %d, err %s\n", srv.State(), n, s.Describe(err))
+		//tcpedges:end
+		edge.Println("server: close()")
 		srv.Close()
 		srv.WaitState("CLOSED")
 		s.PrintSegments()

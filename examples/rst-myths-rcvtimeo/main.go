@@ -17,39 +17,48 @@ import (
 
 func main() {
 	edge.ParseFlags()
+	edge.Println("client: connect(), server: accept()")
 	p := edge.NewPair()
 	defer p.Close()
-	edge.Println("connected")
 	p.PrintSegments()
 
 	// SO_RCVTIMEO bounds a blocking read; Go's sockets are
-	// non-blocking, so make this one blocking, as in C. The 10ms wait
-	// is the point of the example.
+	// non-blocking, so make this one blocking, as in C. The wait is
+	// the point of the example.
+	const timeout = 10 * time.Millisecond
 	check(unix.SetNonblock(p.Client.FD, false))
-	tv := unix.NsecToTimeval((10 * time.Millisecond).Nanoseconds())
+	//tcpedges:show
+	tv := unix.NsecToTimeval(timeout.Nanoseconds())
 	check(unix.SetsockoptTimeval(p.Client.FD, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &tv))
 	edge.Println("client: setsockopt(SO_RCVTIMEO, 10ms), read() with nothing to read")
 	n, err := unix.Read(p.Client.FD, make([]byte, 64))
+	edge.Gap(timeout) // the read blocked until the timeout
 	edge.Printf("client: read() = %s\n", edge.Ret(n, err))
 	p.PrintSegments()
 	p.PrintStates()
+	//tcpedges:end
 	check(unix.SetNonblock(p.Client.FD, true))
 
 	// Go's way: a deadline, kept by the runtime's poller.
+	//tcpedges:show
 	edge.Println("client: conn.SetReadDeadline(now + 10ms), conn.Read")
-	check(p.Client.SetReadDeadline(time.Now().Add(10 * time.Millisecond)))
+	check(p.Client.SetReadDeadline(time.Now().Add(timeout)))
 	n, err = p.Client.Read(make([]byte, 64))
+	edge.Gap(timeout)
 	edge.Printf("client: conn.Read = %d, err %s, errors.Is(err, os.ErrDeadlineExceeded) %v\n",
 		n, p.Describe(err), errors.Is(err, os.ErrDeadlineExceeded))
 	p.PrintSegments()
 	p.PrintStates()
+	//tcpedges:end
 
 	// The connection still works both ways.
 	check(p.Client.SetReadDeadline(time.Time{}))
+	edge.Println(`server: conn.Write("late")`)
 	_, err = p.Server.Write([]byte("late"))
 	check(err)
 	buf := make([]byte, 64)
 	n, err = p.Client.Read(buf)
+	edge.WaitAcked(p.Server.FD) // the client's ACK too
 	edge.Printf("client: conn.Read = %d %q, err %s\n", n, buf[:n], p.Describe(err))
 }
 

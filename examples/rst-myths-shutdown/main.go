@@ -18,10 +18,12 @@ func main() {
 	edge.Println("== shutdown(SHUT_RDWR) with unread data, then close()")
 	p := edge.NewPair()
 	p.PrintSegments()
+	edge.Println(`client: conn.Write("unread")`)
 	_, err := p.Client.Write([]byte("unread"))
 	check(err)
-	edge.WaitFD(p.Server.FD, unix.POLLIN)
+	edge.WaitAcked(p.Client.FD)
 	p.PrintSegments()
+	//tcpedges:show
 	edge.Println("server: shutdown(SHUT_RDWR)")
 	check(unix.Shutdown(p.Server.FD, unix.SHUT_RDWR))
 	// tcp_shutdown only ever queues a FIN (tcp_close_state and
@@ -37,15 +39,19 @@ func main() {
 	p.PrintStates()
 	n, err := p.Client.Read(make([]byte, 64))
 	edge.Printf("client: conn.Read = %d, err %s\n", n, p.Describe(err))
+	//tcpedges:end
 	p.Close()
 
 	edge.Println("== close() of a listener with a connection not yet accepted")
 	s := edge.NewScene()
 	defer s.Close()
 	ln := s.Listen("server")
+	edge.Println("client: connect()")
 	client := s.Dial("client", ln.Addr())
 	defer client.Close()
+	client.WaitRemoteState("ESTABLISHED") // the server has the last ACK
 	s.PrintSegments()
+	//tcpedges:show
 	edge.Println("server: close() the listener, without accept()")
 	ln.Close()
 	// inet_csk_listen_stop hands each queued connection to
@@ -54,6 +60,7 @@ func main() {
 	s.PrintSegments()
 	n, err = client.Read(make([]byte, 64))
 	edge.Printf("client: conn.Read = %d, err %s\n", n, s.Describe(err))
+	//tcpedges:end
 }
 
 func check(err error) { edge.Check(err, "unexpected error") }

@@ -46,6 +46,7 @@ func main() {
 			s.Name(&net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: ca.(*unix.SockaddrInet4).Port}, "client")
 		})
 	}}
+	//tcpedges:show
 	edge.Println("client: connect()")
 	_, err = d.Dial("tcp4", server.String())
 	// The RST came back in answer to the SYN (tcp_v4_send_reset, in
@@ -54,6 +55,7 @@ func main() {
 	edge.Printf("client: net.Dial err %s\n", s.Describe(err))
 	edge.Printf("client: errors.Is(err, syscall.ECONNREFUSED) %v\n",
 		errors.Is(err, syscall.ECONNREFUSED))
+	//tcpedges:end
 
 	// The bound socket saw nothing: the kernel answered for it.
 	st, err = edge.FDState(fd)

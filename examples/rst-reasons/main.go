@@ -25,6 +25,7 @@ func main() {
 			edge.Fatalf("connect succeeded")
 		}
 	})
+	//tcpedges:show
 	count("2. close() with unread data", nil, func(s *edge.Scene) {
 		c, srv := pair(s)
 		_, err := c.Write([]byte("unread"))
@@ -33,6 +34,7 @@ func main() {
 		srv.Close()
 		c.WaitState("CLOSED")
 	})
+	//tcpedges:end
 	count("3. close() with SO_LINGER {1, 0}", nil, func(s *edge.Scene) {
 		c, srv := pair(s)
 		check(c.SetLinger(0))
@@ -129,9 +131,12 @@ func count(name string, sysctl []string, cause func(s *edge.Scene)) {
 	h.Do(func() {
 		s := edge.NewQuietScene()
 		defer s.Close()
+		edge.Println(name + ":")
+		//tcpedges:show
 		before := edge.ReadCounters()
 		cause(s)
-		edge.Printf("%s:\n  %s\n", name, edge.ReadCounters().Since(before))
+		edge.Println("  " + edge.ReadCounters().Since(before))
+		//tcpedges:end
 	})
 }
 
