@@ -33,7 +33,7 @@ func main() {
 	}
 	edge.ParseFlags()
 
-	// The notes' sequence: the server closes, the client writes, the
+	// The classic sequence: the server closes, the client writes, the
 	// server's kernel answers with an RST. Every write from now on
 	// fails with EPIPE (see pipe-write-after-peer-close).
 	edge.Println("client: connect(), server: accept()")

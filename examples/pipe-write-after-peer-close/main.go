@@ -1,4 +1,4 @@
-// Pipe-write-after-peer-close replays the notes' sequence on Linux:
+// Pipe-write-after-peer-close replays the classic sequence on Linux:
 // the peer closes, our first write succeeds, the peer's kernel answers
 // it with an RST, and only the next write fails — with EPIPE and
 // SIGPIPE. A read after that RST returns 0, not ECONNRESET: the FIN
@@ -51,7 +51,8 @@ func main() {
 	edge.Println("client: poll() =", events)
 	p.PrintStates()
 
-	// The notes (on macOS) read ECONNRESET here. Linux returns 0:
+	// A common belief (and macOS, by one report) says ECONNRESET
+	// here. Linux returns 0:
 	// tcp_recvmsg reports end of file once a FIN has arrived
 	// (SOCK_DONE) before it looks at the pending error.
 	buf := make([]byte, 64)

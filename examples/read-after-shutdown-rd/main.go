@@ -1,5 +1,5 @@
-// Read-after-shutdown-rd answers a question the notes left open: what
-// read returns after our own shutdown(SHUT_RD). On Linux: 0 at once,
+// Read-after-shutdown-rd shows what read returns after our own
+// shutdown(SHUT_RD), which POSIX leaves open. On Linux: 0 at once,
 // like after a FIN, though nothing was sent and the peer knows nothing
 // of it. Data the peer sends afterwards is still accepted and
 // acknowledged, and read returns it: SHUT_RD discards nothing.

@@ -1,5 +1,5 @@
-// Rst-myths-exit tests a claim of the notes: "Ctrl+C, return, exit(0)
-// or exit(1) before close send a FIN, never an RST". Each case is a
+// Rst-myths-exit tests a common belief: "Ctrl+C, return, exit(0) or
+// exit(1) before close send a FIN, never an RST". Each case is a
 // real process: this program runs itself again as a child, which
 // connects and then ends one way or another, and the kernel closes its
 // socket. Mostly a FIN, indeed, however the process ends, even by

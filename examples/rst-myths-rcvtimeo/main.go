@@ -1,5 +1,5 @@
-// Rst-myths-rcvtimeo tests a claim of the notes: "when a receive
-// timeout (SO_RCVTIMEO) expires, an RST is sent". It is false: the
+// Rst-myths-rcvtimeo tests a common belief: "when a receive timeout
+// (SO_RCVTIMEO) expires, an RST is sent". It is false: the
 // blocked read returns -1 EAGAIN, nothing is sent, and the connection
 // stays as it was. Go's read deadline is the same story with its own
 // timer: "i/o timeout", no segment.

@@ -1,9 +1,11 @@
-// Rst-myths-shutdown tests a claim of the notes: "close and shutdown
-// always send a FIN, not an RST". shutdown does send only a FIN, even
-// with unread data: it never resets. close does not: besides the
-// unread data and SO_LINGER cases of this chapter, closing a listener
-// resets every connection still waiting in its accept queue, and a
-// close after shutdown(SHUT_RDWR) still resets when data is unread.
+// Rst-myths-shutdown tests a common belief: "close and shutdown always
+// send a FIN, not an RST". shutdown of a connection sends only a FIN,
+// even with unread data (after SHUT_RDWR, though, the peer's next data
+// draws an RST: see read-after-shutdown-rdwr). close does not: besides
+// the unread data and SO_LINGER cases of this chapter, closing a
+// listener resets every connection still waiting in its accept queue,
+// and a close after shutdown(SHUT_RDWR) still resets when data is
+// unread.
 package main
 
 import (

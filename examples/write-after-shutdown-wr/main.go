@@ -1,5 +1,5 @@
-// Write-after-shutdown-wr answers the other question the notes left
-// open: what write does after our own shutdown(SHUT_WR). It fails with
+// Write-after-shutdown-wr shows what write does after our own
+// shutdown(SHUT_WR). It fails with
 // EPIPE and raises SIGPIPE, which kills a C program that has not
 // ignored it. MSG_NOSIGNAL keeps the error and drops the signal; Go's
 // runtime drops the signal, so a Go program writing to a socket only
