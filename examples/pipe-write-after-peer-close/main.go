@@ -51,8 +51,7 @@ func main() {
 	edge.Println("client: poll() =", events)
 	p.PrintStates()
 
-	// A common belief (and macOS, by one report) says ECONNRESET
-	// here. Linux returns 0:
+	// A common belief says ECONNRESET here. Linux returns 0:
 	// tcp_recvmsg reports end of file once a FIN has arrived
 	// (SOCK_DONE) before it looks at the pending error.
 	buf := make([]byte, 64)
