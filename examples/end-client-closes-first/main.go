@@ -15,9 +15,9 @@ func main() {
 	p := edge.NewPair()
 	defer p.Close()
 	edge.Println("connected")
-	p.PrintSegments()
 	p.PrintStates()
 
+	//tcpedges:show
 	// The active close: conn.Close is close(2), which sends a FIN and the client enters
 	// FIN_WAIT1; the server's ACK moves it on to FIN_WAIT2.
 	edge.Println("client: close()")
@@ -39,4 +39,5 @@ func main() {
 	p.PrintSegments()
 	p.PrintStates()
 	edge.Printf("  client timer: %s\n", p.Client.Timer())
+	//tcpedges:end
 }

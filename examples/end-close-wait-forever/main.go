@@ -16,8 +16,8 @@ func main() {
 	p := edge.NewPair()
 	defer p.Close()
 	edge.Println("connected")
-	p.PrintSegments()
 
+	//tcpedges:show
 	// The notes kill the server's child process: its exit closes the
 	// socket, which is close(2).
 	edge.Println("server: close()")
@@ -38,11 +38,13 @@ func main() {
 	// The user types a line at last: the client writes it before it
 	// reads, as the notes' echo_cli does. The server's socket is
 	// closed and can take no data: it answers with a reset.
+	// The reset may come back before write returns or just after: the
+	// program waits for it before it prints what write returned.
+	edge.Println(`client: write("a\n")`)
 	n, err := unix.Write(p.Client.FD, []byte("a\n"))
-	edge.Printf("client: write(\"a\\n\") = %s\n", edge.Ret(n, err))
 	p.Client.WaitState("CLOSED")
 	p.Server.WaitState("CLOSED")
-	p.PrintSegments()
+	edge.Printf("client: write() = %s\n", edge.Ret(n, err))
 	p.PrintStates()
 
 	// Its readline then reads 0, the FIN that came before the reset,
@@ -55,6 +57,7 @@ func main() {
 	soerr, err := unix.GetsockoptInt(p.Client.FD, unix.SOL_SOCKET, unix.SO_ERROR)
 	check(err)
 	edge.Printf("client: getsockopt(SO_ERROR) = %s\n", edge.Describe(unix.Errno(soerr)))
+	//tcpedges:end
 }
 
 func check(err error) { edge.Check(err, "unexpected error") }

@@ -8,6 +8,7 @@ package main
 
 import (
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -16,12 +17,15 @@ import (
 	"tcpedges/internal/edge"
 )
 
+// finTimeout is net.ipv4.tcp_fin_timeout inside the host.
+const finTimeout = 1 * time.Second
+
 //tcpedges:wait 1s tcp_fin_timeout=1 in the server host
 func main() {
 	edge.ParseFlags()
 	h := edge.NewHost("host")
 	defer h.Close()
-	h.Sysctl("net.ipv4.tcp_fin_timeout", "1")
+	h.Sysctl("net.ipv4.tcp_fin_timeout", strconv.Itoa(int(finTimeout.Seconds())))
 	h.Do(func() {
 		v, err := os.ReadFile("/proc/sys/net/ipv4/tcp_fin_timeout")
 		check(err)
@@ -35,8 +39,8 @@ func main() {
 		defer c2.Close()
 		defer s2.Close()
 		edge.Println("connected, twice")
-		s.PrintSegments()
 
+		//tcpedges:show
 		edge.Println("server1: close()")
 		s1.Close()
 		s1.WaitState("FIN_WAIT2")
@@ -53,7 +57,8 @@ func main() {
 
 		// Wait for the kernel to free the orphan: no segment is sent,
 		// client1 is not told, and stays in CLOSE_WAIT.
-		edge.Timeout = 5 * time.Second
+		edge.Gap(finTimeout)
+		edge.Timeout = 5 * finTimeout
 		s1.WaitState("CLOSED")
 		edge.Println("after tcp_fin_timeout:")
 		s.PrintSegments()
@@ -65,6 +70,7 @@ func main() {
 		c1.Close()
 		c1.WaitState("CLOSED")
 		s.PrintSegments()
+		//tcpedges:end
 	})
 }
 

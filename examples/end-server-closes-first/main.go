@@ -16,8 +16,8 @@ func main() {
 	p := edge.NewPair()
 	defer p.Close()
 	edge.Println("connected")
-	p.PrintSegments()
 
+	//tcpedges:show
 	// shutdown(SHUT_WR) sends the same FIN as close(2), but leaves
 	// the socket in our hands, so TCP_INFO can still be asked.
 	edge.Println("server: shutdown(SHUT_WR)")
@@ -34,6 +34,7 @@ func main() {
 	p.Client.WaitState("CLOSED")
 	p.PrintSegments()
 	p.PrintStates()
+	//tcpedges:end
 
 	// tcp_time_wait hands the connection to a small timewait socket,
 	// which is all the kernel keeps for it, and closes ours.

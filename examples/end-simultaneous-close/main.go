@@ -43,6 +43,7 @@ func main() {
 	edge.Println("connected over the wire")
 	printStates(client, server)
 
+	//tcpedges:show
 	// Each FIN waits in its own host's kernel, so that neither can
 	// arrive before the other is sent.
 	w.Hold(a)
@@ -79,6 +80,7 @@ func main() {
 	server.WaitState("TIME_WAIT")
 	printStates(client, server)
 	edge.Printf("  timers: client %s; server %s\n", client.Timer(), server.Timer())
+	//tcpedges:end
 }
 
 func printStates(client, server *edge.End) {

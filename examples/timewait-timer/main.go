@@ -19,15 +19,17 @@ func main() {
 	h := edge.NewHost("host")
 	defer h.Close()
 	edge.Printf("inside the host: net.ipv4.tcp_fin_timeout = %s (the default)\n", finTimeout(h))
+	//tcpedges:show
 	h.Sysctl("net.ipv4.tcp_fin_timeout", "5")
 	edge.Printf("inside the host: net.ipv4.tcp_fin_timeout = %s\n", finTimeout(h))
+	//tcpedges:end
 
 	h.Do(func() {
 		p := edge.NewPair()
 		defer p.Close()
 		edge.Println("connected")
-		p.PrintSegments()
 
+		//tcpedges:show
 		edge.Println("client: close()")
 		p.Client.Close()
 		p.Client.WaitState("FIN_WAIT2")
@@ -44,6 +46,7 @@ func main() {
 		// The peer's FIN rearms the same timer with TCP_TIMEWAIT_LEN
 		// (tcp_timewait_state_process).
 		edge.Printf("  client %s (closed: sock_diag), timer %s\n", p.Client.State(), p.Client.Timer())
+		//tcpedges:end
 	})
 }
 
