@@ -71,11 +71,13 @@ func run() {
 	unix.Close(fd)
 
 	edge.Println("# net.Dialer with Timeout 50ms")
+	sent := false // Go's connect, and its SYN, follow Control at once
 	d := net.Dialer{
 		Timeout: 50 * time.Millisecond,
 		// Only so that the capture can name the dialer's port: bind
 		// it before Go's connect picks one.
 		Control: func(_, _ string, c syscall.RawConn) error {
+			sent = true
 			return c.Control(func(fd uintptr) {
 				check(unix.Bind(int(fd), &unix.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}))
 				s.Name(edge.FDAddr(int(fd)), "dialer")
@@ -86,9 +88,16 @@ func run() {
 	//tcpedges:show
 	edge.Println(`dialer: d.Dial("tcp", server)`)
 	c, err := d.Dial("tcp", addr.String())
+	//tcpedges:end
+	// On a busy machine the 50 ms can run out before Go has made the
+	// socket, and then nothing is sent: dial again.
+	for !sent {
+		c, err = d.Dial("tcp", addr.String())
+	}
 	if err == nil {
 		c.Close()
 	}
+	//tcpedges:show
 	// The SYN went unanswered for the dialer's Timeout.
 	edge.Gap(d.Timeout)
 	// Test a dial timeout with Timeout(). errors.Is(err,
