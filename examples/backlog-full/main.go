@@ -8,8 +8,6 @@
 package main
 
 import (
-	"time"
-
 	"golang.org/x/sys/unix"
 
 	"tcpedges/internal/edge"
@@ -59,7 +57,7 @@ func run() {
 	edge.Println("server: accept() = client")
 	// The SYN is sent again one second after the first
 	// (TCP_TIMEOUT_INIT, RFC 6298 2.1): a wait no sysctl shortens.
-	edge.Gap(rto(fd))
+	edge.Gap(edge.RTO(fd))
 	events := edge.WaitFD(fd, unix.POLLOUT)
 	edge.WaitFD(lfd, unix.POLLIN) // client2's last ACK has arrived
 	edge.Printf("client2: poll(POLLOUT) = %s\n", events)
@@ -123,7 +121,7 @@ func run() {
 	// client3 sends its data again after its retransmission timeout
 	// (on loopback the minimum, tcp_rto_min, 200ms); this time the
 	// ACK in it completes the handshake.
-	edge.Gap(rto(a))
+	edge.Gap(edge.RTO(a))
 	events = edge.WaitFD(lfd, unix.POLLIN)
 	nfd, _, err = unix.Accept4(lfd, unix.SOCK_CLOEXEC)
 	check(err)
@@ -135,15 +133,6 @@ func run() {
 	edge.Printf("server2: poll(POLLIN) = %s\n", events)
 	edge.Printf("server2: accept() = client3, read() = %q\n", buf[:n])
 	//tcpedges:end
-}
-
-// rto is the socket's retransmission timeout, from TCP_INFO, to 10 ms:
-// on loopback it is the minimum, 200 ms, plus a round trip of some
-// microseconds; in SYN_SENT, the initial 1 s.
-func rto(fd int) time.Duration {
-	info, err := unix.GetsockoptTCPInfo(fd, unix.IPPROTO_TCP, unix.TCP_INFO)
-	check(err)
-	return (time.Duration(info.Rto) * time.Microsecond).Truncate(10 * time.Millisecond)
 }
 
 func socket() int {

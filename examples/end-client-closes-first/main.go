@@ -5,6 +5,8 @@
 package main
 
 import (
+	"time"
+
 	"golang.org/x/sys/unix"
 
 	"tcpedges/internal/edge"
@@ -38,6 +40,6 @@ func main() {
 	p.Server.WaitState("CLOSED")
 	p.PrintSegments()
 	p.PrintStates()
-	edge.Printf("  client timer: %s\n", p.Client.Timer())
+	edge.Printf("  client timer: %s\n", p.Client.TimerWithin(10*time.Second))
 	//tcpedges:end
 }

@@ -6,6 +6,8 @@
 package main
 
 import (
+	"time"
+
 	"golang.org/x/sys/unix"
 
 	"tcpedges/internal/edge"
@@ -28,7 +30,7 @@ func main() {
 	// The server's orphan is freed after net.ipv4.tcp_fin_timeout
 	// (60 s by default). The client's only timer is the keepalive Go
 	// turns on for every connection (15 s idle).
-	edge.Printf("  timers: client %s; server %s\n", p.Client.Timer(), p.Server.Timer())
+	edge.Printf("  timers: client %s; server %s\n", p.Client.TimerWithin(5*time.Second), p.Server.TimerWithin(5*time.Second))
 	// Without keepalive, as the notes' C client runs, CLOSE_WAIT has
 	// no timer at all: only our close() ends it.
 	edge.Println("client: SetKeepAlive(false)")

@@ -6,6 +6,8 @@
 package main
 
 import (
+	"time"
+
 	"golang.org/x/sys/unix"
 
 	"tcpedges/internal/edge"
@@ -42,7 +44,7 @@ func main() {
 	check(err)
 	edge.Printf("server: TCP_INFO state %s, sock_diag state %s, timer %s\n",
 		edge.StateName(info.State), edge.StateName(p.Server.Diag().State),
-		p.Server.Timer())
+		p.Server.TimerWithin(10*time.Second))
 }
 
 func check(err error) { edge.Check(err, "unexpected error") }

@@ -10,6 +10,7 @@ package main
 import (
 	"os"
 	"strings"
+	"time"
 
 	"tcpedges/internal/edge"
 )
@@ -37,7 +38,7 @@ func main() {
 		// The orphan in FIN_WAIT2 is already a timewait socket
 		// (tcp_time_wait(sk, TCP_FIN_WAIT2, tmo)), whose timer is
 		// tcp_fin_timeout.
-		edge.Printf("  client %s (closed: sock_diag), timer %s\n", p.Client.State(), p.Client.Timer())
+		edge.Printf("  client %s (closed: sock_diag), timer %s\n", p.Client.State(), p.Client.TimerWithin(5*time.Second))
 
 		edge.Println("server: close()")
 		p.Server.Close()
@@ -45,7 +46,7 @@ func main() {
 		p.PrintSegments()
 		// The peer's FIN rearms the same timer with TCP_TIMEWAIT_LEN
 		// (tcp_timewait_state_process).
-		edge.Printf("  client %s (closed: sock_diag), timer %s\n", p.Client.State(), p.Client.Timer())
+		edge.Printf("  client %s (closed: sock_diag), timer %s\n", p.Client.State(), p.Client.TimerWithin(10*time.Second))
 		//tcpedges:end
 	})
 }
