@@ -71,39 +71,47 @@ func run() {
 	lfd = socket()
 	defer unix.Close(lfd)
 	check(unix.Bind(lfd, &unix.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}))
+	//tcpedges:show
+	// TCP_DEFER_ACCEPT on the listener: it drops a handshake's bare
+	// last ACK (tcp_check_req) and completes the handshake only with
+	// an ACK that brings data. That puts another connection between
+	// client3's SYN and the ACK that counts.
+	check(unix.SetsockoptInt(lfd, unix.IPPROTO_TCP, unix.TCP_DEFER_ACCEPT, 10))
 	check(unix.Listen(lfd, 0))
+	//tcpedges:end
 	addr = edge.FDAddr(lfd)
 	s.Name(addr, "server2")
 	server = &unix.SockaddrInet4{Port: addr.Port, Addr: [4]byte{127, 0, 0, 1}}
 	a := socket()
 	defer unix.Close(a)
 	//tcpedges:show
-	// On a connecting socket, TCP_DEFER_ACCEPT makes the kernel keep
-	// the handshake's last ACK back (tcp_rcv_synsent_state_process),
-	// to send it with the first data: that puts other connections
-	// between this SYN and its ACK.
-	check(unix.SetsockoptInt(a, unix.IPPROTO_TCP, unix.TCP_DEFER_ACCEPT, 1))
 	edge.Println("client3: connect()")
+	deferDrops := edge.TCPExtCounter("TCPDeferAcceptDrop")
 	err = unix.Connect(a, server)
 	s.Name(edge.FDAddr(a), "client3")
 	events = edge.WaitFD(a, unix.POLLOUT)
+	edge.WaitTCPExtCounter("TCPDeferAcceptDrop", deferDrops+1)
 	edge.Printf("client3: connect() = %s\n", edge.Ret(0, err))
 	edge.Printf("client3: poll(POLLOUT) = %s\n", events)
 	st = edge.WaitConnState(addr, edge.FDAddr(a), "SYN_RECV", "NEW_SYN_RECV")
 	edge.Printf("  sock_diag: server2's side of client3 %s\n", st)
-	// client4 fills the queue. (Its segments are left out of the
-	// capture, which counts sequence numbers per address, not per
-	// connection, and would print client3's acks as absolute numbers.)
+	// client4 fills the queue: its first data completes its handshake.
+	// (Its segments are left out of the capture, which counts sequence
+	// numbers per address, not per connection, and would print
+	// client3's acks as absolute numbers.)
 	b := socket()
 	defer unix.Close(b)
 	drops := edge.TCPExtCounter("ListenOverflows")
-	edge.Println("client4: connect()")
+	edge.Println(`client4: connect(), write("x")`)
 	check(ignore(unix.Connect(b, server), unix.EINPROGRESS))
+	edge.WaitFD(b, unix.POLLOUT)
+	_, err = unix.Write(b, []byte("x"))
+	check(err)
 	q, _ := edge.WaitSYNOutcome(addr, 0, drops)
 	edge.Printf("server2: accept queue %d, full\n", q)
 	edge.Println(`client3: write("hello")`)
 	n, err = unix.Write(a, []byte("hello"))
-	// The data carries the last ACK, which server2 drops.
+	// The data carries the last ACK, which server2 drops: no room.
 	overflows = edge.WaitTCPExtCounter("ListenOverflows", drops+1)
 	edge.Printf("client3: write() = %s\n", edge.Ret(n, err))
 	edge.Printf("server2: ListenOverflows %d\n", overflows)

@@ -111,7 +111,6 @@ func acceptQueueFull() {
 	for i := 4; i <= 5; i++ {
 		name := fmt.Sprintf("client%d", i)
 		fd := socket()
-		defer unix.Close(fd)
 		edge.Printf("%s: connect()\n", name)
 		err := unix.Connect(fd, server)
 		if err != unix.EINPROGRESS {
@@ -124,14 +123,22 @@ func acceptQueueFull() {
 		queued = q
 		st, err := edge.FDState(fd)
 		check(err)
-		edge.Printf("%s: %s; server2: accept queue %d\n", name, st, q)
 		// TCPReqQFullDoCookies counts the SYNs tcp_conn_request
 		// decided to answer with a cookie; only after that does it
 		// look at the accept queue, and drop the SYN when it is full.
-		edge.Printf("  TCPReqQFullDoCookies +%d, SyncookiesSent +%d, SyncookiesRecv +%d, ListenOverflows +%d, ListenDrops +%d\n",
+		counters := fmt.Sprintf("TCPReqQFullDoCookies +%d, SyncookiesSent +%d, SyncookiesRecv +%d, ListenOverflows +%d, ListenDrops +%d",
 			edge.TCPExtCounter("TCPReqQFullDoCookies")-decided, edge.TCPExtCounter("SyncookiesSent")-sent, edge.TCPExtCounter("SyncookiesRecv")-recv,
 			edge.TCPExtCounter("ListenOverflows")-overflows, edge.TCPExtCounter("ListenDrops")-drops)
 		//tcpedges:end
+		if st == "SYN_SENT" {
+			// Close it before it sends its SYN again, a second after the
+			// first: a socket closed in SYN_SENT sends nothing.
+			unix.Close(fd)
+		} else {
+			defer unix.Close(fd)
+		}
+		edge.Printf("%s: %s; server2: accept queue %d\n", name, st, q)
+		edge.Printf("  %s\n", counters)
 	}
 }
 

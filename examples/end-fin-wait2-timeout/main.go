@@ -44,15 +44,13 @@ func main() {
 		edge.Println("server1: close()")
 		s1.Close()
 		s1.WaitState("FIN_WAIT2")
-		s.PrintSegments()
+		// The orphan gets tcp_fin_timeout; the socket we hold (below),
+		// no timer: tcp_rcv_state_process arms the FIN_WAIT2 timeout
+		// only for a socket that is closed already (SOCK_DEAD).
+		edge.Printf("  server1 %s (closed: sock_diag), timer %s\n", s1.State(), s1.Timer())
 		edge.Println("server2: shutdown(SHUT_WR)")
 		check(unix.Shutdown(s2.FD, unix.SHUT_WR))
 		s2.WaitState("FIN_WAIT2")
-		s.PrintSegments()
-		// The orphan gets tcp_fin_timeout; the socket we hold, no
-		// timer: tcp_rcv_state_process arms the FIN_WAIT2 timeout only
-		// for a socket that is closed already (SOCK_DEAD).
-		edge.Printf("  server1 %s (closed: sock_diag), timer %s\n", s1.State(), s1.Timer())
 		edge.Printf("  server2 %s, timer %s\n", s2.State(), s2.Timer())
 
 		// Wait for the kernel to free the orphan: no segment is sent,
