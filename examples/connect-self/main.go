@@ -64,7 +64,7 @@ func main() {
 		// net/tcpsock_posix.go), closes the connection and dials again:
 		// but the one ephemeral port is now in TIME_WAIT.
 		//tcpedges:show
-		edge.Println(`net.Dial("tcp", "127.0.0.1:40004")`)
+		edge.Println("net.Dial() to port 40004")
 		c, err := net.Dial("tcp", "127.0.0.1:40004")
 		//tcpedges:end
 		if err == nil {
