@@ -28,20 +28,21 @@ func main() {
 	s.Name(addr, "server")
 
 	edge.Println("# empty accept queue")
+	//tcpedges:show
 	edge.Printf("server: poll events %s\n", edge.Events(lfd))
 	fd, _, err := unix.Accept4(lfd, unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC)
 	edge.Printf("server: accept() = %s\n", edge.Ret(fd, err))
 
 	edge.Println("# a client connects")
+	edge.Println("client: connect()")
 	client := s.Dial("client", addr)
 	defer client.Close()
 	// The handshake's last ACK puts the connection in the accept queue
 	// (tcp_check_req, inet_csk_complete_hashdance) and wakes the
 	// listener: readable means "accept will not fail with EAGAIN".
-	edge.Printf("server: poll(POLLIN) = %s\n", edge.WaitFD(lfd, unix.POLLIN))
+	edge.Printf("server: poll() until POLLIN: %s\n", edge.WaitFD(lfd, unix.POLLIN))
 	q, _ := edge.ListenerQueue(addr)
 	edge.Printf("server: accept queue %d\n", q)
-	s.PrintSegments()
 	fd, _, err = unix.Accept4(lfd, unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC)
 	check(err)
 	defer unix.Close(fd)
@@ -52,6 +53,7 @@ func main() {
 	edge.Printf("server: accept queue %d\n", q)
 	fd2, _, err := unix.Accept4(lfd, unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC)
 	edge.Printf("server: accept() again = %s\n", edge.Ret(fd2, err))
+	//tcpedges:end
 
 	edge.Println("# Go's Accept on an empty queue")
 	// Go's Accept (internal/poll/fd_unix.go, FD.Accept) calls accept4,

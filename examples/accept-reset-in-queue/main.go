@@ -28,11 +28,13 @@ func main() {
 	addr := edge.FDAddr(lfd)
 	s.Name(addr, "server")
 
+	edge.Println("client: connect()")
 	client := s.Dial("client", addr)
-	edge.Printf("server: poll(POLLIN) = %s\n", edge.WaitFD(lfd, unix.POLLIN))
+	edge.Printf("server: poll() until POLLIN: %s\n", edge.WaitFD(lfd, unix.POLLIN))
 	q, _ := edge.ListenerQueue(addr)
 	edge.Printf("server: accept queue %d\n", q)
 
+	//tcpedges:show
 	edge.Println("client: SO_LINGER 0, close()")
 	check(client.SetLinger(0))
 	clientAddr := client.LocalAddr()
@@ -43,7 +45,6 @@ func main() {
 	// out of the accept queue.
 	st := edge.WaitConnState(addr, clientAddr.(*net.TCPAddr), "CLOSED")
 	edge.Printf("  sock_diag: the queued connection %s\n", st)
-	s.PrintSegments()
 	q, _ = edge.ListenerQueue(addr)
 	edge.Printf("server: accept queue %d, poll events %s\n", q, edge.Events(lfd))
 
@@ -58,14 +59,17 @@ func main() {
 	edge.Printf("server: read() = %s\n", edge.Ret(n, err))
 	n, err = unix.Read(fd, buf)
 	edge.Printf("server: read() again = %s\n", edge.Ret(n, err))
+	//tcpedges:end
 
 	edge.Println("# the same with Go's Accept and Read")
 	ln := s.Listen("server2")
 	defer ln.Close()
+	edge.Println("client2: connect()")
 	client2 := s.Dial("client2", ln.Addr())
 	client2Addr := client2.LocalAddr()
 	// Wait for the connection to be in the queue, then reset it.
 	edge.WaitConnState(ln.Addr().(*net.TCPAddr), client2Addr.(*net.TCPAddr), "ESTABLISHED")
+	edge.Println("client2: SO_LINGER 0, close()")
 	check(client2.SetLinger(0))
 	check(client2.Close())
 	edge.WaitConnState(ln.Addr().(*net.TCPAddr), client2Addr.(*net.TCPAddr), "CLOSED")

@@ -33,7 +33,9 @@ func admit(backlog int) {
 	lfd := socket()
 	defer unix.Close(lfd)
 	check(unix.Bind(lfd, &unix.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}))
+	//tcpedges:show
 	check(unix.Listen(lfd, backlog))
+	//tcpedges:end
 	addr := edge.FDAddr(lfd)
 	server := &unix.SockaddrInet4{Port: addr.Port, Addr: [4]byte{127, 0, 0, 1}}
 	edge.Printf("listen(fd, %d)\n", backlog)
@@ -43,6 +45,7 @@ func admit(backlog int) {
 	for i := 1; ; i++ {
 		fd := socket()
 		defer unix.Close(fd)
+		//tcpedges:show
 		err := unix.Connect(fd, server)
 		if err != unix.EINPROGRESS {
 			edge.Fatalf("client%d: connect() = %s", i, edge.Ret(0, err))
@@ -53,6 +56,7 @@ func admit(backlog int) {
 		q, d := edge.WaitSYNOutcome(addr, queued, dropped)
 		st, err := edge.FDState(fd)
 		check(err)
+		//tcpedges:end
 		if d > dropped {
 			clients = append(clients, fmt.Sprintf("client%d %s (SYN dropped)", i, st))
 			break
@@ -61,7 +65,9 @@ func admit(backlog int) {
 		queued = q
 	}
 	edge.Printf("  %s\n", strings.Join(clients, ", "))
+	//tcpedges:show
 	recvQ, sendQ := edge.ListenerQueue(addr)
+	//tcpedges:end
 	edge.Printf("  admitted %d; sock_diag: LISTEN Recv-Q %d Send-Q %d\n", queued, recvQ, sendQ)
 }
 

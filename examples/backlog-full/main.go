@@ -13,7 +13,7 @@ import (
 	"tcpedges/internal/edge"
 )
 
-//tcpedges:wait 1s the dropped SYN is retransmitted after 1 s (TCP_TIMEOUT_INIT)
+//tcpedges:wait 1.2s the dropped SYN is retransmitted after 1 s (TCP_TIMEOUT_INIT), the data after 200 ms (tcp_rto_min)
 func main() {
 	edge.ParseFlags()
 	// A host of our own, so that its counters count this program's
@@ -35,90 +35,112 @@ func run() {
 	server := &unix.SockaddrInet4{Port: addr.Port, Addr: [4]byte{127, 0, 0, 1}}
 
 	edge.Println("# the SYN arrives at a full queue")
+	edge.Println("client: connect()")
 	client := s.Dial("client", addr)
 	defer client.Close()
+	edge.WaitFD(lfd, unix.POLLIN) // client is in the queue: it is full
+	//tcpedges:show
 	fd := socket()
 	defer unix.Close(fd)
+	edge.Println("client2: connect()")
 	err := unix.Connect(fd, server)
 	s.Name(edge.FDAddr(fd), "client2")
+	overflows := edge.WaitTCPExtCounter("ListenOverflows", 1)
 	edge.Printf("client2: connect() = %s\n", edge.Ret(0, err))
-	edge.Printf("server: ListenOverflows %d\n", edge.WaitTCPExtCounter("ListenOverflows", 1))
+	edge.Printf("server: ListenOverflows %d\n", overflows)
 	st, err := edge.FDState(fd)
 	check(err)
 	edge.Printf("client2: %s\n", st)
-	s.PrintSegments()
 	nfd, _, err := unix.Accept4(lfd, unix.SOCK_CLOEXEC)
 	check(err)
 	defer unix.Close(nfd)
 	edge.Println("server: accept() = client")
 	// The SYN is sent again one second after the first
 	// (TCP_TIMEOUT_INIT, RFC 6298 2.1): a wait no sysctl shortens.
-	edge.Printf("client2: poll(POLLOUT) = %s\n", edge.WaitFD(fd, unix.POLLOUT))
+	edge.Gap(edge.RTO(fd))
+	events := edge.WaitFD(fd, unix.POLLOUT)
+	edge.WaitFD(lfd, unix.POLLIN) // client2's last ACK has arrived
+	edge.Printf("client2: poll() until POLLOUT: %s\n", events)
 	n, err := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_ERROR)
 	check(err)
 	edge.Printf("client2: getsockopt(SO_ERROR) = %s, SYNs retransmitted %d\n",
 		edge.SOError(n), edge.TCPExtCounter("TCPSynRetrans"))
-	edge.WaitFD(lfd, unix.POLLIN)
-	s.PrintSegments()
+	//tcpedges:end
 
 	edge.Println("# the SYN gets in, the last ACK arrives at a full queue")
 	lfd = socket()
 	defer unix.Close(lfd)
 	check(unix.Bind(lfd, &unix.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}))
+	//tcpedges:show
+	// TCP_DEFER_ACCEPT on the listener: it drops a handshake's bare
+	// last ACK (tcp_check_req) and completes the handshake only with
+	// an ACK that brings data. That puts another connection between
+	// client3's SYN and the ACK that counts.
+	check(unix.SetsockoptInt(lfd, unix.IPPROTO_TCP, unix.TCP_DEFER_ACCEPT, 10))
 	check(unix.Listen(lfd, 0))
+	//tcpedges:end
 	addr = edge.FDAddr(lfd)
 	s.Name(addr, "server2")
 	server = &unix.SockaddrInet4{Port: addr.Port, Addr: [4]byte{127, 0, 0, 1}}
 	a := socket()
 	defer unix.Close(a)
-	// On a connecting socket, TCP_DEFER_ACCEPT makes the kernel keep
-	// the handshake's last ACK back (tcp_rcv_synsent_state_process),
-	// to send it with the first data: that puts other connections
-	// between this SYN and its ACK.
-	check(unix.SetsockoptInt(a, unix.IPPROTO_TCP, unix.TCP_DEFER_ACCEPT, 1))
+	//tcpedges:show
+	edge.Println("client3: connect()")
+	deferDrops := edge.TCPExtCounter("TCPDeferAcceptDrop")
 	err = unix.Connect(a, server)
-	s.Name(edge.FDAddr(a), "clientA")
-	edge.Printf("clientA: connect() = %s\n", edge.Ret(0, err))
-	edge.Printf("clientA: poll(POLLOUT) = %s\n", edge.WaitFD(a, unix.POLLOUT))
+	s.Name(edge.FDAddr(a), "client3")
+	events = edge.WaitFD(a, unix.POLLOUT)
+	edge.WaitTCPExtCounter("TCPDeferAcceptDrop", deferDrops+1)
+	edge.Printf("client3: connect() = %s\n", edge.Ret(0, err))
+	edge.Printf("client3: poll() until POLLOUT: %s\n", events)
 	st = edge.WaitConnState(addr, edge.FDAddr(a), "SYN_RECV", "NEW_SYN_RECV")
-	edge.Printf("  sock_diag: server2's side of clientA %s\n", st)
-	// clientB fills the queue. (Its segments are left out of the
-	// capture, which counts sequence numbers per address, not per
-	// connection, and would print clientA's acks as absolute numbers.)
+	edge.Printf("  sock_diag: server2's side of client3 %s\n", st)
+	// client4 fills the queue: its first data completes its handshake.
+	// (Its segments are left out of the capture, which counts sequence
+	// numbers per address, not per connection, and would print
+	// client3's acks as absolute numbers.)
 	b := socket()
 	defer unix.Close(b)
 	drops := edge.TCPExtCounter("ListenOverflows")
+	edge.Println(`client4: connect(), write("x")`)
 	check(ignore(unix.Connect(b, server), unix.EINPROGRESS))
+	edge.WaitFD(b, unix.POLLOUT)
+	_, err = unix.Write(b, []byte("x"))
+	check(err)
 	q, _ := edge.WaitSYNOutcome(addr, 0, drops)
-	edge.Printf("clientB: connect(); server2: accept queue %d, full\n", q)
+	edge.Printf("server2: accept queue %d, full\n", q)
+	edge.Println(`client3: write("hello")`)
 	n, err = unix.Write(a, []byte("hello"))
-	edge.Printf("clientA: write() = %s\n", edge.Ret(n, err))
-	edge.Printf("server2: ListenOverflows %d\n", edge.WaitTCPExtCounter("ListenOverflows", drops+1))
+	// The data carries the last ACK, which server2 drops: no room.
+	overflows = edge.WaitTCPExtCounter("ListenOverflows", drops+1)
+	edge.Printf("client3: write() = %s\n", edge.Ret(n, err))
+	edge.Printf("server2: ListenOverflows %d\n", overflows)
 	st, err = edge.FDState(a)
 	check(err)
 	unacked, err := unix.IoctlGetInt(a, unix.SIOCOUTQ)
 	check(err)
-	edge.Printf("clientA: %s, %d bytes unacknowledged\n", st, unacked)
+	edge.Printf("client3: %s, %d bytes unacknowledged\n", st, unacked)
 	st = edge.WaitConnState(addr, edge.FDAddr(a), "SYN_RECV", "NEW_SYN_RECV")
-	edge.Printf("  sock_diag: server2's side of clientA %s\n", st)
-	s.PrintSegments()
+	edge.Printf("  sock_diag: server2's side of client3 %s\n", st)
 	nfd, _, err = unix.Accept4(lfd, unix.SOCK_CLOEXEC)
 	check(err)
 	defer unix.Close(nfd)
-	edge.Println("server2: accept() = clientB")
-	// clientA sends its data again after its retransmission timeout
+	edge.Println("server2: accept() = client4")
+	// client3 sends its data again after its retransmission timeout
 	// (on loopback the minimum, tcp_rto_min, 200ms); this time the
 	// ACK in it completes the handshake.
-	edge.Printf("server2: poll(POLLIN) = %s\n", edge.WaitFD(lfd, unix.POLLIN))
+	edge.Gap(edge.RTO(a))
+	events = edge.WaitFD(lfd, unix.POLLIN)
 	nfd, _, err = unix.Accept4(lfd, unix.SOCK_CLOEXEC)
 	check(err)
 	defer unix.Close(nfd)
 	buf := make([]byte, 16)
 	n, err = unix.Read(nfd, buf)
 	check(err)
-	edge.Printf("server2: accept() = clientA, read() = %q\n", buf[:n])
-	edge.WaitAcked(a)
-	s.PrintSegments()
+	edge.WaitAcked(a) // server2's ACK of the data has reached client3
+	edge.Printf("server2: poll() until POLLIN: %s\n", events)
+	edge.Printf("server2: accept() = client3, read() = %q\n", buf[:n])
+	//tcpedges:end
 }
 
 func socket() int {

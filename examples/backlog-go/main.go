@@ -44,12 +44,15 @@ func run() {
 	edge.Println("# listen(fd, 8) again on the same socket")
 	// On a socket that already listens, listen(2) only sets the
 	// backlog (inet_listen: sk_max_ack_backlog).
+	//tcpedges:show
 	raw, err := ln.(*net.TCPListener).SyscallConn()
 	check(err)
 	check(raw.Control(func(fd uintptr) { check(unix.Listen(int(fd), 8)) }))
+	//tcpedges:end
 	show(ln.Addr())
 
 	edge.Println("# socket, bind, listen(fd, 8), net.FileListener")
+	//tcpedges:show
 	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
 	check(err)
 	check(unix.Bind(fd, &unix.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}))
@@ -59,6 +62,7 @@ func run() {
 	fln, err := net.FileListener(f)
 	check(err)
 	f.Close()
+	//tcpedges:end
 	defer fln.Close()
 	show(fln.Addr())
 
@@ -70,6 +74,7 @@ func run() {
 	// Control runs after socket(2) and before Go's bind(2) and
 	// listen(2): listen there binds the socket to a port of the
 	// kernel's choosing, and Go's bind then fails.
+	//tcpedges:show
 	lc.Control = func(_, _ string, c syscall.RawConn) error {
 		var lerr error
 		check(c.Control(func(fd uintptr) { lerr = unix.Listen(int(fd), 8) }))
@@ -77,6 +82,7 @@ func run() {
 		return nil
 	}
 	_, err = lc.Listen(context.Background(), "tcp", "127.0.0.1:0")
+	//tcpedges:end
 	// err is "listen tcp 127.0.0.1:0: bind: ...": show its cause.
 	edge.Printf("ListenConfig.Listen: err %s\n", edge.Describe(errors.Unwrap(err)))
 }

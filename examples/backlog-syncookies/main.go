@@ -34,11 +34,13 @@ func requestQueueFull() {
 	lfd := socket()
 	defer unix.Close(lfd)
 	check(unix.Bind(lfd, &unix.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}))
+	//tcpedges:show
 	// TCP_DEFER_ACCEPT on the listener: the handshake's bare last ACK
 	// is dropped (tcp_check_req), so the request stays half-open,
 	// SYN_RECV, until data arrives. The clients below send none.
 	check(unix.SetsockoptInt(lfd, unix.IPPROTO_TCP, unix.TCP_DEFER_ACCEPT, 10))
 	check(unix.Listen(lfd, 1))
+	//tcpedges:end
 	addr := edge.FDAddr(lfd)
 	s.Name(addr, "server")
 	server := &unix.SockaddrInet4{Port: addr.Port, Addr: [4]byte{127, 0, 0, 1}}
@@ -50,6 +52,7 @@ func requestQueueFull() {
 		sent := edge.TCPExtCounter("SyncookiesSent")
 		fd := socket()
 		defer unix.Close(fd)
+		edge.Printf("%s: connect()\n", name)
 		err := unix.Connect(fd, server)
 		if err != unix.EINPROGRESS {
 			edge.Fatalf("%s: connect() = %s", name, edge.Ret(0, err))
@@ -62,6 +65,7 @@ func requestQueueFull() {
 		// that queue is full, sent a cookie and keeps nothing until
 		// the ACK brings the cookie back (cookie_v4_check), which
 		// makes the connection at once.
+		//tcpedges:show
 		var st string
 		if i < 3 {
 			// The bare ACK is dropped: the request stays.
@@ -73,12 +77,12 @@ func requestQueueFull() {
 		}
 		edge.Printf("%s: connected; server's side %s; SyncookiesSent +%d\n",
 			name, st, edge.TCPExtCounter("SyncookiesSent")-sent)
+		//tcpedges:end
 	}
 	q, _ := edge.ListenerQueue(addr)
 	edge.Printf("server: accept queue %d; TCPReqQFullDoCookies %d, SyncookiesSent %d, SyncookiesRecv %d, ListenOverflows %d\n",
 		q, edge.TCPExtCounter("TCPReqQFullDoCookies"), edge.TCPExtCounter("SyncookiesSent"), edge.TCPExtCounter("SyncookiesRecv"),
 		edge.TCPExtCounter("ListenOverflows"))
-	s.PrintSegments()
 	nfd, peer, err := unix.Accept4(lfd, unix.SOCK_CLOEXEC)
 	check(err)
 	defer unix.Close(nfd)
@@ -107,26 +111,35 @@ func acceptQueueFull() {
 	for i := 4; i <= 5; i++ {
 		name := fmt.Sprintf("client%d", i)
 		fd := socket()
-		defer unix.Close(fd)
+		edge.Printf("%s: connect()\n", name)
 		err := unix.Connect(fd, server)
 		if err != unix.EINPROGRESS {
 			edge.Fatalf("%s: connect() = %s", name, edge.Ret(0, err))
 		}
 		s.Name(edge.FDAddr(fd), name)
+		//tcpedges:show
 		// Wait for the listener's decision: queue it, or drop the SYN.
 		q, _ := edge.WaitSYNOutcome(addr, queued, overflows)
 		queued = q
 		st, err := edge.FDState(fd)
 		check(err)
-		edge.Printf("%s: %s; server2: accept queue %d\n", name, st, q)
 		// TCPReqQFullDoCookies counts the SYNs tcp_conn_request
 		// decided to answer with a cookie; only after that does it
 		// look at the accept queue, and drop the SYN when it is full.
-		edge.Printf("  TCPReqQFullDoCookies +%d, SyncookiesSent +%d, SyncookiesRecv +%d, ListenOverflows +%d, ListenDrops +%d\n",
+		counters := fmt.Sprintf("TCPReqQFullDoCookies +%d, SyncookiesSent +%d, SyncookiesRecv +%d, ListenOverflows +%d, ListenDrops +%d",
 			edge.TCPExtCounter("TCPReqQFullDoCookies")-decided, edge.TCPExtCounter("SyncookiesSent")-sent, edge.TCPExtCounter("SyncookiesRecv")-recv,
 			edge.TCPExtCounter("ListenOverflows")-overflows, edge.TCPExtCounter("ListenDrops")-drops)
+		//tcpedges:end
+		if st == "SYN_SENT" {
+			// Close it before it sends its SYN again, a second after the
+			// first: a socket closed in SYN_SENT sends nothing.
+			unix.Close(fd)
+		} else {
+			defer unix.Close(fd)
+		}
+		edge.Printf("%s: %s; server2: accept queue %d\n", name, st, q)
+		edge.Printf("  %s\n", counters)
 	}
-	s.PrintSegments()
 }
 
 func socket() int {

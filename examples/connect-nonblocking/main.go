@@ -27,65 +27,85 @@ func main() {
 	closed := sockaddr(gone.Addr())
 
 	edge.Println("# a listener")
-	fd := connect(s, server, "client")
-	// POLLOUT: the handshake is over, one way or the other.
-	edge.Printf("client: poll(POLLOUT) = %s\n", edge.WaitFD(fd, unix.POLLOUT))
+	//tcpedges:show
+	fd := socket()
+	connect(s, fd, server, "client")
 	soError(fd)
 	// Linux answers the first connect after the handshake with 0 (the
 	// socket moves from SS_CONNECTING to SS_CONNECTED in
 	// __inet_stream_connect); only later ones with EISCONN.
 	edge.Printf("client: connect() again = %s\n", ret(unix.Connect(fd, server)))
 	edge.Printf("client: connect() again = %s\n", ret(unix.Connect(fd, server)))
+	//tcpedges:end
 	state(fd, "client")
 	s.PrintSegments()
 	defer unix.Close(fd)
 
 	edge.Println("# no listener")
-	fd = connect(s, closed, "client2")
-	// The RST wakes poll with POLLERR and POLLHUP as well as POLLOUT.
-	edge.Printf("client2: poll(POLLOUT) = %s\n", edge.WaitFD(fd, unix.POLLOUT))
+	fd = socket()
+	//tcpedges:show
+	connect(s, fd, closed, "client2")
 	soError(fd)
 	// Reading SO_ERROR cleared the error (sock_error takes it): a
 	// second read says 0, and connect, which finds the socket CLOSED
 	// with no error left, says ECONNABORTED.
 	soError(fd)
 	edge.Printf("client2: connect() again = %s\n", ret(unix.Connect(fd, closed)))
+	//tcpedges:end
 	state(fd, "client2")
 	s.PrintSegments()
 	unix.Close(fd)
 
 	edge.Println("# no listener, asking connect instead of SO_ERROR")
-	fd = connect(s, closed, "client3")
-	edge.Printf("client3: poll(POLLOUT) = %s\n", edge.WaitFD(fd, unix.POLLOUT))
+	fd = socket()
+	connect(s, fd, closed, "client3")
+	//tcpedges:show
 	// connect takes the pending error as getsockopt does...
 	edge.Printf("client3: connect() again = %s\n", ret(unix.Connect(fd, closed)))
 	// ...and leaves the socket unconnected, so the next connect is a
 	// new attempt: a new SYN, from a new port (the RST released the
 	// one connect had picked).
 	before := edge.FDAddr(fd)
-	edge.Printf("client3: connect() again = %s\n", ret(unix.Connect(fd, closed)))
-	after := edge.FDAddr(fd)
-	edge.Printf("  same local port as before: %v\n", after.Port == before.Port)
-	s.Name(after, "client3-again")
-	edge.Printf("client3: poll(POLLOUT) = %s\n", edge.WaitFD(fd, unix.POLLOUT))
+	connect(s, fd, closed, "client3-again")
+	edge.Printf("  same local port as before: %v\n", edge.FDAddr(fd).Port == before.Port)
 	soError(fd)
+	//tcpedges:end
 	s.PrintSegments()
 	unix.Close(fd)
 }
 
-// connect makes a non-blocking socket and starts a connect on it.
-func connect(s *edge.Scene, server *unix.SockaddrInet4, role string) int {
+// socket makes a non-blocking TCP socket.
+func socket() int {
 	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
 	edge.Check(err, "socket")
-	err = unix.Connect(fd, server)
+	return fd
+}
+
+// connect starts a connect on fd, as role, and waits with poll(2) for
+// the socket to be writable: the handshake is over, one way or the
+// other. Then it prints what connect and poll returned. (On loopback
+// the handshake is usually over before connect returns; the wait
+// makes it always so in the output.)
+func connect(s *edge.Scene, fd int, server *unix.SockaddrInet4, role string) {
+	edge.Printf("%s: connect()\n", role)
+	err := unix.Connect(fd, server)
 	// connect has picked a local port; name it for the capture.
 	s.Name(edge.FDAddr(fd), role)
+	events := edge.WaitFD(fd, unix.POLLOUT)
+	if st, _ := edge.FDState(fd); st == "ESTABLISHED" {
+		// The client's last ACK has reached the server too.
+		edge.WaitConnState(sockaddrTCP(server), edge.FDAddr(fd), "ESTABLISHED")
+	}
 	edge.Printf("%s: connect() = %s\n", role, ret(err))
-	return fd
+	edge.Printf("%s: poll() until POLLOUT: %s\n", role, events)
 }
 
 func sockaddr(a net.Addr) *unix.SockaddrInet4 {
 	return &unix.SockaddrInet4{Port: a.(*net.TCPAddr).Port, Addr: [4]byte{127, 0, 0, 1}}
+}
+
+func sockaddrTCP(sa *unix.SockaddrInet4) *net.TCPAddr {
+	return &net.TCPAddr{IP: net.IP(sa.Addr[:]), Port: sa.Port}
 }
 
 func soError(fd int) {

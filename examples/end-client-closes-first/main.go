@@ -5,6 +5,8 @@
 package main
 
 import (
+	"time"
+
 	"golang.org/x/sys/unix"
 
 	"tcpedges/internal/edge"
@@ -15,9 +17,9 @@ func main() {
 	p := edge.NewPair()
 	defer p.Close()
 	edge.Println("connected")
-	p.PrintSegments()
 	p.PrintStates()
 
+	//tcpedges:show
 	// The active close: conn.Close is close(2), which sends a FIN and the client enters
 	// FIN_WAIT1; the server's ACK moves it on to FIN_WAIT2.
 	edge.Println("client: close()")
@@ -38,5 +40,6 @@ func main() {
 	p.Server.WaitState("CLOSED")
 	p.PrintSegments()
 	p.PrintStates()
-	edge.Printf("  client timer: %s\n", p.Client.Timer())
+	edge.Printf("  client timer: %s\n", p.Client.TimerWithin(10*time.Second))
+	//tcpedges:end
 }

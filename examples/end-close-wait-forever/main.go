@@ -6,6 +6,8 @@
 package main
 
 import (
+	"time"
+
 	"golang.org/x/sys/unix"
 
 	"tcpedges/internal/edge"
@@ -16,8 +18,8 @@ func main() {
 	p := edge.NewPair()
 	defer p.Close()
 	edge.Println("connected")
-	p.PrintSegments()
 
+	//tcpedges:show
 	// The notes kill the server's child process: its exit closes the
 	// socket, which is close(2).
 	edge.Println("server: close()")
@@ -28,7 +30,7 @@ func main() {
 	// The server's orphan is freed after net.ipv4.tcp_fin_timeout
 	// (60 s by default). The client's only timer is the keepalive Go
 	// turns on for every connection (15 s idle).
-	edge.Printf("  timers: client %s; server %s\n", p.Client.Timer(), p.Server.Timer())
+	edge.Printf("  timers: client %s; server %s\n", p.Client.TimerWithin(5*time.Second), p.Server.TimerWithin(5*time.Second))
 	// Without keepalive, as the notes' C client runs, CLOSE_WAIT has
 	// no timer at all: only our close() ends it.
 	edge.Println("client: SetKeepAlive(false)")
@@ -38,11 +40,13 @@ func main() {
 	// The user types a line at last: the client writes it before it
 	// reads, as the notes' echo_cli does. The server's socket is
 	// closed and can take no data: it answers with a reset.
+	// The reset may come back before write returns or just after: the
+	// program waits for it before it prints what write returned.
+	edge.Println(`client: write("a\n")`)
 	n, err := unix.Write(p.Client.FD, []byte("a\n"))
-	edge.Printf("client: write(\"a\\n\") = %s\n", edge.Ret(n, err))
 	p.Client.WaitState("CLOSED")
 	p.Server.WaitState("CLOSED")
-	p.PrintSegments()
+	edge.Printf("client: write() = %s\n", edge.Ret(n, err))
 	p.PrintStates()
 
 	// Its readline then reads 0, the FIN that came before the reset,
@@ -55,6 +59,7 @@ func main() {
 	soerr, err := unix.GetsockoptInt(p.Client.FD, unix.SOL_SOCKET, unix.SO_ERROR)
 	check(err)
 	edge.Printf("client: getsockopt(SO_ERROR) = %s\n", edge.Describe(unix.Errno(soerr)))
+	//tcpedges:end
 }
 
 func check(err error) { edge.Check(err, "unexpected error") }

@@ -8,6 +8,7 @@ package main
 
 import (
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -16,12 +17,15 @@ import (
 	"tcpedges/internal/edge"
 )
 
+// finTimeout is net.ipv4.tcp_fin_timeout inside the host.
+const finTimeout = 1 * time.Second
+
 //tcpedges:wait 1s tcp_fin_timeout=1 in the server host
 func main() {
 	edge.ParseFlags()
 	h := edge.NewHost("host")
 	defer h.Close()
-	h.Sysctl("net.ipv4.tcp_fin_timeout", "1")
+	h.Sysctl("net.ipv4.tcp_fin_timeout", strconv.Itoa(int(finTimeout.Seconds())))
 	h.Do(func() {
 		v, err := os.ReadFile("/proc/sys/net/ipv4/tcp_fin_timeout")
 		check(err)
@@ -35,25 +39,24 @@ func main() {
 		defer c2.Close()
 		defer s2.Close()
 		edge.Println("connected, twice")
-		s.PrintSegments()
 
+		//tcpedges:show
 		edge.Println("server1: close()")
 		s1.Close()
 		s1.WaitState("FIN_WAIT2")
-		s.PrintSegments()
+		// The orphan gets tcp_fin_timeout; the socket we hold (below),
+		// no timer: tcp_rcv_state_process arms the FIN_WAIT2 timeout
+		// only for a socket that is closed already (SOCK_DEAD).
+		edge.Printf("  server1 %s (closed: sock_diag), timer %s\n", s1.State(), s1.Timer())
 		edge.Println("server2: shutdown(SHUT_WR)")
 		check(unix.Shutdown(s2.FD, unix.SHUT_WR))
 		s2.WaitState("FIN_WAIT2")
-		s.PrintSegments()
-		// The orphan gets tcp_fin_timeout; the socket we hold, no
-		// timer: tcp_rcv_state_process arms the FIN_WAIT2 timeout only
-		// for a socket that is closed already (SOCK_DEAD).
-		edge.Printf("  server1 %s (closed: sock_diag), timer %s\n", s1.State(), s1.Timer())
 		edge.Printf("  server2 %s, timer %s\n", s2.State(), s2.Timer())
 
 		// Wait for the kernel to free the orphan: no segment is sent,
 		// client1 is not told, and stays in CLOSE_WAIT.
-		edge.Timeout = 5 * time.Second
+		edge.Gap(finTimeout)
+		edge.Timeout = 5 * finTimeout
 		s1.WaitState("CLOSED")
 		edge.Println("after tcp_fin_timeout:")
 		s.PrintSegments()
@@ -65,6 +68,7 @@ func main() {
 		c1.Close()
 		c1.WaitState("CLOSED")
 		s.PrintSegments()
+		//tcpedges:end
 	})
 }
 

@@ -6,6 +6,8 @@
 package main
 
 import (
+	"time"
+
 	"golang.org/x/sys/unix"
 
 	"tcpedges/internal/edge"
@@ -16,8 +18,8 @@ func main() {
 	p := edge.NewPair()
 	defer p.Close()
 	edge.Println("connected")
-	p.PrintSegments()
 
+	//tcpedges:show
 	// shutdown(SHUT_WR) sends the same FIN as close(2), but leaves
 	// the socket in our hands, so TCP_INFO can still be asked.
 	edge.Println("server: shutdown(SHUT_WR)")
@@ -34,6 +36,7 @@ func main() {
 	p.Client.WaitState("CLOSED")
 	p.PrintSegments()
 	p.PrintStates()
+	//tcpedges:end
 
 	// tcp_time_wait hands the connection to a small timewait socket,
 	// which is all the kernel keeps for it, and closes ours.
@@ -41,7 +44,7 @@ func main() {
 	check(err)
 	edge.Printf("server: TCP_INFO state %s, sock_diag state %s, timer %s\n",
 		edge.StateName(info.State), edge.StateName(p.Server.Diag().State),
-		p.Server.Timer())
+		p.Server.TimerWithin(10*time.Second))
 }
 
 func check(err error) { edge.Check(err, "unexpected error") }

@@ -43,10 +43,13 @@ func main() {
 	edge.Println("connected over the wire")
 	printStates(client, server)
 
+	//tcpedges:show
 	// Each FIN waits in its own host's kernel, so that neither can
 	// arrive before the other is sent.
 	w.Hold(a)
 	w.Hold(b)
+	// Each side will retransmit its FIN one RTO after it sent it.
+	rto := edge.RTO(client.FD)
 	edge.Println("client: close(); server: close()")
 	client.Close()
 	server.Close()
@@ -68,17 +71,20 @@ func main() {
 	client.WaitState("CLOSING")
 	printStates(client, server)
 
-	// Each side retransmits its FIN after its retransmission timeout
-	// (about 200 ms), now acknowledging the other's: both end in
-	// TIME_WAIT, the state of a side that closed first.
+	// Each side retransmits its FIN one retransmission timeout
+	// (200 ms) after it first sent it, now acknowledging the other's
+	// (or twice that, should the routes have dropped that one): both
+	// end in TIME_WAIT, the state of a side that closed first.
 	edge.Println("the ACKs get through")
 	edge.Timeout = 5 * time.Second
 	w.Drop(a, false)
 	w.Drop(b, false)
+	edge.Gap(rto)
 	client.WaitState("TIME_WAIT")
 	server.WaitState("TIME_WAIT")
 	printStates(client, server)
-	edge.Printf("  timers: client %s; server %s\n", client.Timer(), server.Timer())
+	edge.Printf("  timers: client %s; server %s\n", client.TimerWithin(10*time.Second), server.TimerWithin(10*time.Second))
+	//tcpedges:end
 }
 
 func printStates(client, server *edge.End) {

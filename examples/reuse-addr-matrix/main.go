@@ -31,6 +31,7 @@ func main() {
 					old, new, server.State())
 				port := server.LocalAddr().(*net.TCPAddr).Port
 
+				//tcpedges:show
 				fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
 				check(err)
 				check(unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_REUSEADDR, new))
@@ -40,6 +41,7 @@ func main() {
 					edge.Printf(", listen() = %s", edge.Ret(0, unix.Listen(fd, 1)))
 				}
 				edge.Println()
+				//tcpedges:end
 				unix.Close(fd)
 			}
 		}

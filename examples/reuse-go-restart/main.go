@@ -26,6 +26,7 @@ func main() {
 		s := edge.NewQuietScene()
 		defer s.Close()
 
+		//tcpedges:show
 		// What Go sets underneath, asked back with getsockopt.
 		l, err := net.Listen("tcp", "127.0.0.1:0")
 		check(err)
@@ -35,6 +36,7 @@ func main() {
 			sockopt(ln, unix.SO_REUSEADDR), sockopt(ln, unix.SO_REUSEPORT))
 		edge.Printf("net.Dial:   SO_REUSEADDR=%d, SO_REUSEPORT=%d\n",
 			sockopt(c, unix.SO_REUSEADDR), sockopt(c, unix.SO_REUSEPORT))
+		//tcpedges:end
 		c.Close()
 		ln.Close()
 
@@ -88,8 +90,10 @@ func oldServer(s *edge.Scene, control func(fd int) error) conn {
 
 // restart is the new server: net.Listen on the old server's port.
 func restart(s *edge.Scene, old conn) {
+	//tcpedges:show
 	ln, err := net.Listen("tcp", old.LocalAddr().String())
 	edge.Printf("  old connection %s; net.Listen: %s\n", old.State(), s.Describe(err))
+	//tcpedges:end
 	if err == nil {
 		ln.Close()
 	}

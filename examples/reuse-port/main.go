@@ -56,10 +56,12 @@ type opts struct{ noReuseAddr, reusePort bool }
 // twoListeners listens with first, then on the same port with second,
 // and prints what the kernel says of each.
 func twoListeners(s *edge.Scene, first, second opts) {
+	//tcpedges:show
 	ln1, err := listen(s, "127.0.0.1:0", first)
 	check(err)
 	defer ln1.Close()
 	ln2, err := listen(s, ln1.Addr().String(), second)
+	//tcpedges:end
 	edge.Printf("  first %s; second: %s", state(ln1), s.Describe(err))
 	if err == nil {
 		edge.Printf(", %s", state(ln2))
@@ -72,6 +74,7 @@ func twoListeners(s *edge.Scene, first, second opts) {
 func listen(s *edge.Scene, addr string, o opts) (*net.TCPListener, error) {
 	lc := net.ListenConfig{Control: func(_, _ string, c syscall.RawConn) error {
 		var err error
+		//tcpedges:show
 		c.Control(func(fd uintptr) {
 			if o.noReuseAddr {
 				err = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_REUSEADDR, 0)
@@ -80,6 +83,7 @@ func listen(s *edge.Scene, addr string, o opts) (*net.TCPListener, error) {
 				err = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_REUSEPORT, 1)
 			}
 		})
+		//tcpedges:end
 		return err
 	}}
 	lc.SetMultipathTCP(false)

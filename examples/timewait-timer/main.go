@@ -10,6 +10,7 @@ package main
 import (
 	"os"
 	"strings"
+	"time"
 
 	"tcpedges/internal/edge"
 )
@@ -19,15 +20,17 @@ func main() {
 	h := edge.NewHost("host")
 	defer h.Close()
 	edge.Printf("inside the host: net.ipv4.tcp_fin_timeout = %s (the default)\n", finTimeout(h))
+	//tcpedges:show
 	h.Sysctl("net.ipv4.tcp_fin_timeout", "5")
 	edge.Printf("inside the host: net.ipv4.tcp_fin_timeout = %s\n", finTimeout(h))
+	//tcpedges:end
 
 	h.Do(func() {
 		p := edge.NewPair()
 		defer p.Close()
 		edge.Println("connected")
-		p.PrintSegments()
 
+		//tcpedges:show
 		edge.Println("client: close()")
 		p.Client.Close()
 		p.Client.WaitState("FIN_WAIT2")
@@ -35,7 +38,7 @@ func main() {
 		// The orphan in FIN_WAIT2 is already a timewait socket
 		// (tcp_time_wait(sk, TCP_FIN_WAIT2, tmo)), whose timer is
 		// tcp_fin_timeout.
-		edge.Printf("  client %s (closed: sock_diag), timer %s\n", p.Client.State(), p.Client.Timer())
+		edge.Printf("  client %s (closed: sock_diag), timer %s\n", p.Client.State(), p.Client.TimerWithin(5*time.Second))
 
 		edge.Println("server: close()")
 		p.Server.Close()
@@ -43,7 +46,8 @@ func main() {
 		p.PrintSegments()
 		// The peer's FIN rearms the same timer with TCP_TIMEWAIT_LEN
 		// (tcp_timewait_state_process).
-		edge.Printf("  client %s (closed: sock_diag), timer %s\n", p.Client.State(), p.Client.Timer())
+		edge.Printf("  client %s (closed: sock_diag), timer %s\n", p.Client.State(), p.Client.TimerWithin(10*time.Second))
+		//tcpedges:end
 	})
 }
 
