@@ -1,8 +1,9 @@
-// End-close-wait-forever replays the notes' echo client blocked in
-// fgets: the server closes, the client does not read, so it never
-// learns of the FIN and never closes. The kernel runs no timer for its
-// CLOSE_WAIT, which lasts as long as the program does; only the
-// server's orphan in FIN_WAIT2 has one.
+// End-close-wait-forever replays the classic echo client blocked in
+// fgets (UNIX Network Programming's str_cli, §5.12): the server
+// closes, the client does not read, so it never learns of the FIN and
+// never closes. The kernel runs no timer for its CLOSE_WAIT, which
+// lasts until the program closes the socket or the peer resets it;
+// only the server's orphan in FIN_WAIT2 has one.
 package main
 
 import (
@@ -20,7 +21,7 @@ func main() {
 	edge.Println("connected")
 
 	//tcpedges:show
-	// The notes kill the server's child process: its exit closes the
+	// The server's child process is killed: its exit closes the
 	// socket, which is close(2).
 	edge.Println("server: close()")
 	p.Server.Close()
@@ -31,14 +32,14 @@ func main() {
 	// (60 s by default). The client's only timer is the keepalive Go
 	// turns on for every connection (15 s idle).
 	edge.Printf("  timers: client %s; server %s\n", p.Client.TimerWithin(5*time.Second), p.Server.TimerWithin(5*time.Second))
-	// Without keepalive, as the notes' C client runs, CLOSE_WAIT has
+	// Without keepalive, as a C client runs, CLOSE_WAIT has
 	// no timer at all: only our close() ends it.
 	edge.Println("client: SetKeepAlive(false)")
 	check(p.Client.SetKeepAlive(false))
 	edge.Printf("  timers: client %s\n", p.Client.Timer())
 
 	// The user types a line at last: the client writes it before it
-	// reads, as the notes' echo_cli does. The server's socket is
+	// reads, as str_cli does. The server's socket is
 	// closed and can take no data: it answers with a reset.
 	// The reset may come back before write returns or just after: the
 	// program waits for it before it prints what write returned.
@@ -50,7 +51,7 @@ func main() {
 	p.PrintStates()
 
 	// Its readline then reads 0, the FIN that came before the reset,
-	// and prints "server close" as the notes saw: in CLOSE_WAIT,
+	// and str_cli prints "server terminated prematurely": in CLOSE_WAIT,
 	// tcp_reset records EPIPE, not ECONNRESET, and a read at end of
 	// file returns 0 before it looks at the error, which stays
 	// pending in SO_ERROR.

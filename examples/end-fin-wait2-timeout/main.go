@@ -3,7 +3,8 @@
 // close() and one with shutdown(SHUT_WR), and neither client ever
 // closes. After net.ipv4.tcp_fin_timeout, set to 1 s inside a network
 // namespace this program creates, the orphan is gone and the socket
-// we hold is still in FIN_WAIT2, with no timer at all.
+// we hold is still in FIN_WAIT2, with no timer at all (keepalive off,
+// as in a C program; Go's default keepalive would run there).
 package main
 
 import (
