@@ -43,10 +43,11 @@ func main() {
 	// The SYN, then one resent each time the timer fires: tcpi_rto
 	// stays at the initial 1 s, for the first
 	// net.ipv4.tcp_syn_linear_timeouts (4) resends do not double it.
-	for range 3 {
-		s.WaitSegments(1, 2*time.Second)
-		edge.Gap(rto(fd))
+	s.WaitSegments(1, time.Second)
+	for range 2 {
+		s.GapSegments(rto(fd), 1, 2*time.Second)
 	}
+	edge.Gap(rto(fd))
 	err := <-done
 	elapsed := time.Since(start)
 	edge.Printf("client: connect() = %s\n", edge.Ret(0, err))

@@ -51,7 +51,7 @@ func main() {
 	// (sk_err_soft, counted in TcpExtLockDroppedIcmps). The SYN is
 	// resent when its 1 s timer fires, and the next ICMP ends connect.
 	s.WaitSegments(2, time.Second)
-	edge.Gap(time.Second)
+	s.GapSegments(time.Second, 2, 2*time.Second)
 	err = <-done
 	edge.Printf("client: connect() = %s\n", edge.Ret(0, err))
 	//tcpedges:end

@@ -40,7 +40,7 @@ func main() {
 	// is resent when its 1 s timer fires, and the next ICMP ends
 	// connect.
 	s.WaitSegments(2, time.Second)
-	edge.Gap(time.Second)
+	s.GapSegments(time.Second, 2, 2*time.Second)
 	err := <-done
 	edge.Printf("client: connect() = %s\n", edge.Ret(0, err))
 	edge.Printf("client: ICMP errors dropped under the socket's lock: %d\n", lab.Client.Counter("TcpExtLockDroppedIcmps"))
@@ -62,7 +62,7 @@ func main() {
 	start = time.Now()
 	done = connect(lab, s, nobody)
 	s.WaitSegments(1, time.Second)
-	edge.Gap(100 * time.Millisecond)
+	s.GapSegments(100*time.Millisecond, 1, time.Second)
 	err = <-done
 	edge.Printf("client: connect() = %s\n", edge.Ret(0, err))
 	// A lost SYN is resent after 1 s: failing sooner means the first
