@@ -19,7 +19,7 @@ import (
 	"tcpedges/internal/edge"
 )
 
-//tcpedges:wait 1s the SYN that met the ICMP under the socket lock is resent after 1 s
+//tcpedges:wait 1s the router gives up on ARP after 100 ms, and a SYN noted as a soft error is resent after 1 s
 func main() {
 	edge.ParseFlags()
 	lab := edge.NewLab()
