@@ -28,21 +28,39 @@ func main() {
 	lab.Client.Sysctl("net.ipv4.tcp_syn_retries", "1")
 	edge.Println("router: route to server: blackhole (RTN_BLACKHOLE)")
 	lab.Router.RouteType(netip.PrefixFrom(lab.ServerAddr, 32), unix.RTN_BLACKHOLE)
-	err, elapsed := connect(lab, s, server)
-	edge.Printf("client: connect() = %s\n", edge.Ret(0, err))
-	edge.Printf("client: it failed after more than 2.5 s and less than 4.5 s: %v\n",
-		elapsed > 2500*time.Millisecond && elapsed < 4500*time.Millisecond)
-	s.PrintSegments()
-}
 
-// connect connects from the client host, as C does: a blocking
-// connect(2) on a socket made there.
-func connect(lab *edge.Lab, s *edge.Scene, to netip.AddrPort) (error, time.Duration) {
+	//tcpedges:show
+	// A blocking connect(2), as C makes it, in a goroutine: the program
+	// prints each SYN as it goes out, and the time to the next.
 	fd := lab.ClientSocket(s)
 	defer unix.Close(fd)
+	edge.Println("client: connect(server)")
 	start := time.Now()
-	err := unix.Connect(fd, &unix.SockaddrInet4{Addr: to.Addr().As4(), Port: int(to.Port())})
-	return err, time.Since(start)
+	done := make(chan error, 1)
+	go func() {
+		done <- unix.Connect(fd, &unix.SockaddrInet4{Addr: server.Addr().As4(), Port: int(server.Port())})
+	}()
+	// The SYN, then one resent each time the timer fires: tcpi_rto
+	// stays at the initial 1 s, for the first
+	// net.ipv4.tcp_syn_linear_timeouts (4) resends do not double it.
+	s.WaitSegments(1, time.Second)
+	for range 2 {
+		s.GapSegments(rto(fd), 1, 2*time.Second)
+	}
+	edge.Gap(rto(fd))
+	err := <-done
+	elapsed := time.Since(start)
+	edge.Printf("client: connect() = %s\n", edge.Ret(0, err))
+	//tcpedges:end
+	edge.Printf("client: it failed after more than 2.5 s and less than 4.5 s: %v\n",
+		elapsed > 2500*time.Millisecond && elapsed < 4500*time.Millisecond)
+}
+
+// rto is the socket's retransmission timeout, from TCP_INFO, to 0.1 s.
+func rto(fd int) time.Duration {
+	info, err := unix.GetsockoptTCPInfo(fd, unix.IPPROTO_TCP, unix.TCP_INFO)
+	check(err)
+	return time.Duration(info.Rto) * time.Microsecond / (100 * time.Millisecond) * (100 * time.Millisecond)
 }
 
 func check(err error) { edge.Check(err, "unexpected error") }

@@ -26,39 +26,46 @@ func main() {
 
 	// A zero net.Dialer, and net.Listen's accepted connections,
 	// turn keepalive on with Go's defaults.
+	edge.Println("client: dial with a zero net.Dialer; server: accept")
 	var plain net.Dialer
 	client := s.End("client", dial(lab, plain, ln.Addr()))
 	server := s.Accept(ln, "server")
 	edge.Println("Go's defaults:")
 	printKeepalive(client)
 	printKeepalive(server)
+	// Go's 15 s default would only fire after this program ends:
+	// turn it off on the first connection, to show a read without
+	// keepalive.
+	edge.Println("client: keepalive off")
+	check(client.SetKeepAlive(false))
 
+	//tcpedges:show
 	// net.KeepAliveConfig sets the same four options, in whole
 	// seconds: setsockopt(SO_KEEPALIVE, 1), (TCP_KEEPIDLE, 1),
 	// (TCP_KEEPINTVL, 1), (TCP_KEEPCNT, 2).
 	short := net.Dialer{KeepAliveConfig: net.KeepAliveConfig{
 		Enable: true, Idle: time.Second, Interval: time.Second, Count: 2,
 	}}
+	edge.Println("client2: dial with net.KeepAliveConfig{Idle: 1s, Interval: 1s, Count: 2}")
 	probed := s.End("client2", dial(lab, short, ln.Addr()))
 	s.Accept(ln, "server")
-	edge.Println("net.KeepAliveConfig{Idle: 1s, Interval: 1s, Count: 2}:")
-	printKeepalive(probed)
-	// Go's 15 s default would only fire after this program ends:
-	// turn it off on the first connection, to show a read without
-	// keepalive.
-	check(client.SetKeepAlive(false))
-	edge.Println("client: keepalive off")
-	s.PrintSegments()
+	idle, intvl := printKeepalive(probed)
 
-	lab.Crash()
-	edge.Println("the server host crashes")
-	start := time.Now()
+	edge.Println("client, client2: conn.Read() (nothing to read: it blocks)")
 	reads := map[string]chan error{"client": read(client), "client2": read(probed)}
+	edge.Println("the server host crashes")
+	lab.Crash()
+	start := time.Now()
 
-	// Each probe is an ACK that repeats our last byte already acked
-	// (seq snd_una−1), which a live peer must answer (RFC 1122
-	// 4.2.3.6). No answer to TCP_KEEPCNT probes: tcp_keepalive_timer
-	// ends the connection with ETIMEDOUT.
+	// TCP_KEEPIDLE counts from the last segment client2 received, its
+	// SYN-ACK, a moment ago. Each probe is an ACK that repeats our
+	// last byte already acked (seq snd_una−1), which a live peer must
+	// answer (RFC 1122 4.2.3.6). No answer to TCP_KEEPCNT probes:
+	// tcp_keepalive_timer sends an RST and ends the connection with
+	// ETIMEDOUT.
+	s.GapSegments(idle, 1, 2*time.Second)
+	s.GapSegments(intvl, 1, 2*time.Second)
+	s.GapSegments(intvl, 1, 2*time.Second)
 	var err error
 	select {
 	case err = <-reads["client2"]:
@@ -67,6 +74,7 @@ func main() {
 	}
 	elapsed := time.Since(start)
 	edge.Printf("client2: conn.Read: %s\n", s.Describe(err))
+	//tcpedges:end
 	edge.Printf("client2: it failed after more than 2 s and less than 5 s: %v\n",
 		elapsed > 2*time.Second && elapsed < 5*time.Second)
 	select {
@@ -75,7 +83,6 @@ func main() {
 	default:
 		edge.Println("client: conn.Read is still blocked, and nothing was sent")
 	}
-	s.PrintSegments()
 	edge.Printf("  states: client %s, client2 %s\n", client.State(), probed.State())
 }
 
@@ -90,19 +97,21 @@ func dial(lab *edge.Lab, d net.Dialer, addr net.Addr) *net.TCPConn {
 	return c.(*net.TCPConn)
 }
 
-// printKeepalive prints what the kernel says the socket's keepalive is.
-func printKeepalive(e *edge.End) {
+// printKeepalive prints what the kernel says the socket's keepalive
+// is, and returns its idle time and interval.
+func printKeepalive(e *edge.End) (idle, interval time.Duration) {
 	get := func(level, opt int) int {
 		v, err := unix.GetsockoptInt(e.FD, level, opt)
 		check(err)
 		return v
 	}
 	on := get(unix.SOL_SOCKET, unix.SO_KEEPALIVE)
-	idle := get(unix.IPPROTO_TCP, unix.TCP_KEEPIDLE)
-	intvl := get(unix.IPPROTO_TCP, unix.TCP_KEEPINTVL)
+	idleS := get(unix.IPPROTO_TCP, unix.TCP_KEEPIDLE)
+	intvlS := get(unix.IPPROTO_TCP, unix.TCP_KEEPINTVL)
 	cnt := get(unix.IPPROTO_TCP, unix.TCP_KEEPCNT)
 	edge.Printf("  %s: SO_KEEPALIVE %d, TCP_KEEPIDLE %d s, TCP_KEEPINTVL %d s, TCP_KEEPCNT %d: a dead peer found after %d s\n",
-		e.Name, on, idle, intvl, cnt, idle+intvl*cnt)
+		e.Name, on, idleS, intvlS, cnt, idleS+intvlS*cnt)
+	return time.Duration(idleS) * time.Second, time.Duration(intvlS) * time.Second
 }
 
 // read starts a blocking conn.Read and reports its error.

@@ -20,19 +20,25 @@ func main() {
 	edge.Println("connected")
 	p.PrintSegments()
 
+	//tcpedges:show
 	edge.Println("the server host crashes and reboots: its sockets are gone, and it sent nothing")
 	lab.Crash()
 	lab.Reboot(p.Server)
 	p.PrintSegments()
 
+	edge.Println(`client: write("ping")`)
 	n, err := unix.Write(p.Client.FD, []byte("ping"))
-	edge.Printf("client: write() = %s\n", edge.Ret(n, err))
-	// tcp_reset moves the client to CLOSED and sets ECONNRESET.
+	// The server's RST comes back at once: tcp_reset moves the client
+	// to CLOSED and sets ECONNRESET. Wait for it, so that it is always
+	// printed before what follows, whether it came during the write or
+	// just after.
 	p.Client.WaitState("CLOSED")
-	p.PrintSegments()
+	edge.Printf("client: write() = %s\n", edge.Ret(n, err))
 	n, err = unix.Read(p.Client.FD, make([]byte, 64))
 	edge.Printf("client: read() = %s\n", edge.Ret(n, err))
 	n, err = unix.SendmsgN(p.Client.FD, []byte("ping"), nil, nil, unix.MSG_NOSIGNAL)
 	edge.Printf("client: send(MSG_NOSIGNAL) = %s\n", edge.Ret(n, err))
+	//tcpedges:end
+	p.PrintSegments()
 	edge.Printf("  states: client %s\n", p.Client.State())
 }

@@ -27,14 +27,17 @@ func main() {
 	edge.Println("connected twice")
 	s.PrintSegments()
 
+	//tcpedges:show
 	// Shutting down sends SIGTERM, then SIGKILL, to every process;
 	// either way the kernel closes their descriptors as close(2) does.
 	edge.Println("shutdown: the server process is killed (SIGKILL)")
 	edge.KillHolder(server)
-	edge.Printf("client: poll: %s\n", edge.WaitFD(client.FD, unix.POLLIN|unix.POLLRDHUP))
+	events := edge.WaitFD(client.FD, unix.POLLIN|unix.POLLRDHUP)
 	// The client's ACK of the FIN moves the server's socket, which
-	// no process holds now, to FIN_WAIT2.
+	// no process holds now, to FIN_WAIT2. Wait for it, so that it is
+	// printed before what follows, however fast poll returned.
 	server.WaitState("FIN_WAIT2")
+	edge.Printf("client: poll: %s\n", events)
 	n, err := unix.Read(client.FD, make([]byte, 64))
 	edge.Printf("client: read() = %s\n", edge.Ret(n, err))
 	s.PrintSegments()
@@ -44,6 +47,7 @@ func main() {
 	edge.Printf("client2: poll: %s\n", edge.Events(client2.FD))
 	n, err = unix.Read(client2.FD, make([]byte, 64))
 	edge.Printf("client2: read() = %s\n", edge.Ret(n, err))
+	//tcpedges:end
 	s.PrintSegments()
 	edge.Printf("  states: client %s, client2 %s\n", client.State(), client2.State())
 }

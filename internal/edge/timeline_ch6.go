@@ -1,0 +1,89 @@
+package edge
+
+import (
+	"fmt"
+	"slices"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// WaitSegments waits until the scene's capture has taken n more
+// segments that it shows (ICMP errors included), for at most wait, and
+// prints them, with those captured before them, as they come. It is
+// for a segment the kernel sends with no state of its own to wait on,
+// such as a SYN that connect(2) sends while the example waits for
+// connect to return.
+func (s *Scene) WaitSegments(n int, wait time.Duration) {
+	printMu.Lock()
+	defer printMu.Unlock()
+	s.printNext(n, wait)
+}
+
+// GapSegments prints a pause of d, "  (+0.4 s)" as [Gap] does, then
+// waits for the next n segments the capture shows, for at most wait,
+// and prints them as they come.
+//
+// Unlike [Gap], it prints no segment before the pause: what was
+// captured since the last line printed comes after it. So the pause
+// stands between the last segment printed and the next one, however
+// late the program gets to print it, as long as the line printed last
+// ended the step before the pause (a timer's next segment cannot come
+// before the line that follows the previous one is printed).
+func (s *Scene) GapSegments(d time.Duration, n int, wait time.Duration) {
+	printMu.Lock()
+	defer printMu.Unlock()
+	fmt.Printf("  (+%s s)\n", trimZeros(fmt.Sprintf("%.2f", d.Seconds())))
+	s.printNext(n, wait)
+}
+
+// PrintSegmentsAndStop waits for the first n segments the capture
+// shows after the last line printed, prints them, and stops the
+// capture: no segment is shown after them. It is for a story whose
+// later segments depend on timing, which the example says it does not
+// show.
+func (s *Scene) PrintSegmentsAndStop(n int, wait time.Duration) {
+	printMu.Lock()
+	defer printMu.Unlock()
+	c := s.capture
+	deadline := time.Now().Add(wait)
+	var segs []string
+	for len(segs) < n {
+		segs = append(segs, c.Segments()...)
+		if len(segs) < n {
+			c.waitPacket(deadline, n-len(segs))
+		}
+	}
+	for _, seg := range segs[:n] {
+		fmt.Println("  " + seg)
+	}
+	// As stopPrinting does, under the lock held here.
+	live = slices.DeleteFunc(live, func(l *Capture) bool { return l == c })
+}
+
+// printNext prints the segments captured, as they come, until it has
+// printed at least n. The caller holds printMu.
+func (s *Scene) printNext(n int, wait time.Duration) {
+	deadline := time.Now().Add(wait)
+	for {
+		n -= flush()
+		if n <= 0 {
+			return
+		}
+		s.capture.waitPacket(deadline, n)
+	}
+}
+
+// waitPacket waits until the capture has a packet to read, shown or
+// not, and ends the program at the deadline, when n segments were
+// still awaited.
+func (c *Capture) waitPacket(deadline time.Time, n int) {
+	left := time.Until(deadline)
+	if left <= 0 {
+		Fatalf("capture: waited in vain for %d more segments", n)
+	}
+	_, err := unix.Poll([]unix.PollFd{{Fd: int32(c.fd), Events: unix.POLLIN}}, int(left/time.Millisecond)+1)
+	if err != nil && err != unix.EINTR {
+		Check(err, "poll the capture")
+	}
+}
