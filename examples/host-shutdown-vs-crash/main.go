@@ -1,4 +1,4 @@
-// Host-shutdown-vs-crash measures the notes' claim that a crashing
+// Host-shutdown-vs-crash measures a common belief: that a crashing
 // host closes its sockets and sends FIN. An orderly shutdown does:
 // its processes are killed, the kernel closes what they held, and
 // each connection sends FIN, so the client reads 0 at once. A crash

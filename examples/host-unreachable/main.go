@@ -1,8 +1,8 @@
 // Host-unreachable proves what connect returns when a router on the
 // way answers the SYN with ICMP "destination unreachable": EHOSTUNREACH
 // ("no route to host"), when the ICMP finds connect waiting. A router
-// told to reject (a "prohibit" route, what a firewall's reject rule
-// does) answers at once, so fast that its first answer comes back while
+// told to reject (a "prohibit" route, as a firewall's reject rule
+// sends when told to) answers at once, so fast that its first answer comes back while
 // connect still holds the socket's lock and is only noted: the SYN
 // resent 1 s later gets the answer that ends connect. Where nobody has
 // the address the client connects to, the router's ARP requests go

@@ -130,17 +130,6 @@ func (s *Scene) End(role string, c *net.TCPConn) *End {
 // printed with [Printf] or [Println]: this is for the end of a step.
 func (s *Scene) PrintSegments() { PrintSegments() }
 
-// DiscardSegments reads the segments captured since the last line
-// printed and shows none of them: for a step whose segments depend on a
-// race, which the example says it does not show.
-func (s *Scene) DiscardSegments() {
-	printMu.Lock()
-	defer printMu.Unlock()
-	if s.capture != nil {
-		s.capture.Segments()
-	}
-}
-
 // Describe is [Describe] with every named address replaced by its role,
 // so that no port number shows: "write tcp client->server: ...".
 func (s *Scene) Describe(err error) string {
