@@ -11,15 +11,20 @@
 //     [Diag]) after we closed it.
 //   - [End.WaitState], [WaitFD], [WaitAcked]: waits on what the kernel
 //     reports, bounded by [Timeout], never a guessed sleep.
-//   - [Scene.PrintSegments]: the segments of named endpoints, captured
-//     with AF_PACKET ([Capture]) and printed like tcpdump, with roles
-//     for addresses and relative sequence numbers.
+//   - [Printf], [Println]: a line of the example's story, printed after
+//     the segments captured before it, so that the output is one
+//     timeline; [Gap] a pause a kernel timer takes. The segments are
+//     those of named endpoints, captured with AF_PACKET ([Capture])
+//     and printed like tcpdump, with roles for addresses and relative
+//     sequence numbers; [Scene.PrintSegments] ends a step with them.
 //   - [Describe], [Ret], [SignalsDuring]: errors by errno name and Go's
 //     text, system call results as C sees them, and the signal a call
 //     raised.
 //   - [NewHost]: a simulated host in an unnamed network namespace, with
 //     its own sysctls ([Host.Sysctl]); [Host.Do] runs code inside it.
-//   - [ParseFlags], [Fatalf], [Check], [AtExit], [Exit]: a clear
+//   - [ParseFlags]: the flags, then a network namespace of the
+//     program's own (a user's through a user namespace).
+//   - [Fatalf], [Check], [AtExit], [Exit]: a clear
 //     sentence and a non-zero status on every failure, and clean-up on
 //     every exit path.
 //

@@ -43,7 +43,12 @@ func Println(args ...any) {
 // TCP_INFO, a keepalive interval), never from a clock, so that the
 // output is the same on every run.
 func Gap(d time.Duration) {
-	Printf("  (+%s s)\n", trimZeros(fmt.Sprintf("%.2f", d.Seconds())))
+	Println(gapLine(d))
+}
+
+// gapLine is the line of a pause of length d: "  (+0.4 s)".
+func gapLine(d time.Duration) string {
+	return "  (+" + trimZeros(fmt.Sprintf("%.2f", d.Seconds())) + " s)"
 }
 
 func trimZeros(s string) string {

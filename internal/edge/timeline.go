@@ -8,6 +8,35 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+// Printing the segments of a step whose timing the kernel sets: a
+// delayed ACK, a SYN retransmitted while connect(2) waits, a timer's
+// next segment. These print under the lock of print.go, so that no
+// line comes between a pause and the segment it precedes.
+
+// PrintDelayed prints the segments captured since the last line, as
+// [Scene.PrintSegments] does, with a pause of d ([Gap]) before the
+// last of them: for a step whose last segment a kernel timer sent, a
+// delayed ACK say. Call it once that segment has had its effect (the
+// program waited for it), so that it is the last one captured; the
+// line can then not depend on when the program prints.
+func (s *Scene) PrintDelayed(d time.Duration) {
+	printMu.Lock()
+	defer printMu.Unlock()
+	var segs []string
+	for _, c := range live {
+		segs = append(segs, c.Segments()...)
+	}
+	if len(segs) == 0 {
+		Fatalf("no segment came after a pause of %v", d)
+	}
+	for i, seg := range segs {
+		if i == len(segs)-1 {
+			fmt.Println(gapLine(d))
+		}
+		fmt.Println("  " + seg)
+	}
+}
+
 // WaitSegments waits until the scene's capture has taken n more
 // segments that it shows (ICMP errors included), for at most wait, and
 // prints them, with those captured before them, as they come. It is
@@ -33,7 +62,7 @@ func (s *Scene) WaitSegments(n int, wait time.Duration) {
 func (s *Scene) GapSegments(d time.Duration, n int, wait time.Duration) {
 	printMu.Lock()
 	defer printMu.Unlock()
-	fmt.Printf("  (+%s s)\n", trimZeros(fmt.Sprintf("%.2f", d.Seconds())))
+	fmt.Println(gapLine(d))
 	s.printNext(n, wait)
 }
 
