@@ -12,6 +12,8 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"strings"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -36,22 +38,34 @@ func main() {
 		fmt.Printf("== the child: %s\n", role)
 		cmd := exec.Command(os.Args[0])
 		cmd.Env = append(os.Environ(), roleEnv+"="+role, addrEnv+"="+ln.Addr().String())
-		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
-		check(cmd.Start())
-		srv := s.Accept(ln, "server")
+		var childErr strings.Builder
+		cmd.Stdout, cmd.Stderr = &childErr, &childErr
+		edge.Check(cmd.Start(), "start the child")
+		ended := make(chan error, 1)
+		go func() { ended <- cmd.Wait() }()
+		srv := accept(s, ln, cmd, ended, &childErr)
 		s.Name(srv.RemoteAddr(), "child")
 		switch role {
 		case "Ctrl+C":
 			// What the terminal sends on Ctrl+C. The child blocks
 			// in a read; Go's default for SIGINT ends it.
-			check(cmd.Process.Signal(os.Interrupt))
+			edge.Check(cmd.Process.Signal(os.Interrupt), "send SIGINT to the child")
 		case "SIGKILL":
-			check(cmd.Process.Kill())
+			edge.Check(cmd.Process.Kill(), "kill the child")
 		case "exit(0) with unread data":
 			_, err := srv.Write([]byte("unread"))
-			check(err)
+			edge.Check(err, "server: write")
 		}
-		err := cmd.Wait()
+		var err error
+		select {
+		case err = <-ended:
+		case <-time.After(edge.Timeout):
+			cmd.Process.Kill()
+			edge.Fatalf("the child (%s) did not end within %v", role, edge.Timeout)
+		}
+		if want := wantStatus[role]; status(err) != want {
+			edge.Fatalf("the child (%s) ended with %s, not %s: %s", role, status(err), want, strings.TrimSpace(childErr.String()))
+		}
 		fmt.Printf("child: ended, %s\n", status(err))
 		// The kernel closed the child's socket as the process
 		// ended (do_exit closes its files).
@@ -71,10 +85,48 @@ func main() {
 	}
 }
 
+// wantStatus is how each child must end for its case to be the one
+// shown.
+var wantStatus = map[string]string{
+	"return":                   "exit status 0",
+	"exit(1)":                  "exit status 1",
+	"Ctrl+C":                   "signal: interrupt",
+	"SIGKILL":                  "signal: killed",
+	"exit(0) with unread data": "exit status 0",
+}
+
+// accept waits for the child's connection, or for the child to end
+// without one (it could not connect), for at most edge.Timeout.
+func accept(s *edge.Scene, ln *net.TCPListener, cmd *exec.Cmd, ended chan error, childErr fmt.Stringer) *edge.End {
+	accepted := make(chan *net.TCPConn, 1)
+	go func() {
+		c, err := ln.AcceptTCP()
+		if err == nil {
+			accepted <- c
+		}
+	}()
+	select {
+	case c := <-accepted:
+		return s.End("server", c)
+	case err := <-ended:
+		edge.Fatalf("the child ended (%s) before it connected: %s", status(err), strings.TrimSpace(childErr.String()))
+	case <-time.After(edge.Timeout):
+		cmd.Process.Kill()
+		edge.Fatalf("the child did not connect within %v", edge.Timeout)
+	}
+	return nil
+}
+
 // child connects to addr and ends the way role says.
 func child(role, addr string) {
+	if role == "Ctrl+C" {
+		// A process started with SIGINT ignored (a background job of a
+		// shell script, say) passes that on to its children; this one
+		// must die of it, as from a terminal.
+		edge.Check(edge.DefaultAction(unix.SIGINT), "restore the default action of SIGINT")
+	}
 	c, err := net.Dial("tcp4", addr)
-	check(err)
+	edge.Check(err, "connect")
 	switch role {
 	case "return":
 		return // from main: the Go runtime calls exit(0)
@@ -82,8 +134,8 @@ func child(role, addr string) {
 		os.Exit(1)
 	case "exit(0) with unread data":
 		raw, err := c.(*net.TCPConn).SyscallConn()
-		check(err)
-		check(raw.Control(func(fd uintptr) { edge.WaitFD(int(fd), unix.POLLIN) }))
+		edge.Check(err, "child: descriptor")
+		edge.Check(raw.Control(func(fd uintptr) { edge.WaitFD(int(fd), unix.POLLIN) }), "child: wait for data")
 		os.Exit(0)
 	}
 	// Ctrl+C, SIGKILL: wait for the signal, in a read that never
@@ -99,5 +151,3 @@ func status(err error) string {
 	}
 	return err.Error()
 }
-
-func check(err error) { edge.Check(err, "unexpected error") }

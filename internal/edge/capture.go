@@ -1,6 +1,7 @@
 package edge
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"net/netip"
@@ -80,6 +81,11 @@ func NewCapture(iface string, role func(netip.AddrPort) string) (*Capture, error
 	if err == nil {
 		// Room for a few thousand packets between two reads.
 		err = unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUFFORCE, 16<<20)
+		if errors.Is(err, unix.EPERM) {
+			// Root of a user namespace only: as much as the
+			// machine's net.core.rmem_max allows.
+			err = unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUF, 16<<20)
+		}
 	}
 	if err == nil {
 		err = unix.Bind(fd, &unix.SockaddrLinklayer{Protocol: htons(unix.ETH_P_ALL), Ifindex: ifi.Index})

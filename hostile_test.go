@@ -1,0 +1,105 @@
+package tcpedges_test
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/tools/txtar"
+
+	"tcpedges/internal/nsprobe"
+)
+
+// The tests of this file run examples in conditions a reader's machine
+// may impose, each inside a user and a network namespace of its own
+// (internal/nsprobe), so that the machine's own is never changed.
+func init() { nsprobe.Helper() }
+
+// run runs the example name as spec says, and fails the test if it
+// could not be run at all.
+func run(t *testing.T, name string, spec nsprobe.Spec) nsprobe.Result {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("needs root: user and network namespaces, sysctls")
+	}
+	spec.Path = filepath.Join(binDir, name)
+	if spec.Timeout == 0 {
+		spec.Timeout = 10 * time.Second
+	}
+	if spec.Settle == 0 {
+		spec.Settle = 10 * time.Second
+	}
+	r, err := nsprobe.Run(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+// pinned is the output the example's script pins.
+func pinned(t *testing.T, name string) string {
+	t.Helper()
+	ar, err := txtar.ParseFile(filepath.Join("testdata", name+".txtar"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range ar.Files {
+		if f.Name == "want" {
+			return string(f.Data)
+		}
+	}
+	t.Fatalf("testdata/%s.txtar pins no output", name)
+	return ""
+}
+
+// storyOrSentence fails the test unless the example told its own story
+// (the pinned output, status 0, nothing on stderr) or failed with one
+// sentence on stderr and a non-zero status, in time.
+func storyOrSentence(t *testing.T, name, conditions string, r nsprobe.Result) {
+	t.Helper()
+	lines := strings.Split(strings.TrimSuffix(r.Stderr, "\n"), "\n")
+	switch {
+	case r.TimedOut:
+		t.Errorf("%s (%s): still running after %v, killed; stdout:\n%s\nstderr:\n%s", name, conditions, r.Elapsed.Round(time.Millisecond), r.Stdout, r.Stderr)
+	case r.Status == 0 && r.Stdout == pinned(t, name) && r.Stderr == "":
+	case r.Status == 0:
+		t.Errorf("%s (%s): status 0 with another story; stdout:\n%s\nstderr:\n%s", name, conditions, r.Stdout, r.Stderr)
+	case len(lines) != 1 || !strings.HasPrefix(lines[0], name+": "):
+		t.Errorf("%s (%s): status %d, want one sentence %q on stderr, got:\n%s", name, conditions, r.Status, name+": ...", r.Stderr)
+	}
+}
+
+// Issue 19, item 1: rst-myths-exit waits for its child's connection
+// and for its child's end, both of which may never come.
+func TestRstMythsExitEndsWhenItsChildCannotConnect(t *testing.T) {
+	for _, c := range []struct{ name, shell string }{
+		{"lo down", ""},
+		{"two local ports", "ip link set lo up; sysctl -qw net.ipv4.ip_local_port_range='40000 40001'"},
+	} {
+		r := run(t, "rst-myths-exit", nsprobe.Spec{Shell: c.shell})
+		storyOrSentence(t, "rst-myths-exit", c.name, r)
+		if r.Status == 0 {
+			t.Errorf("%s: status 0, but the child cannot connect", c.name)
+		}
+	}
+}
+
+func TestRstMythsExitWithSIGINTIgnored(t *testing.T) {
+	r := run(t, "rst-myths-exit", nsprobe.Spec{Shell: "ip link set lo up; trap '' INT"})
+	storyOrSentence(t, "rst-myths-exit", "SIGINT ignored", r)
+	if r.Status != 0 {
+		t.Errorf("status %d: the example sets the disposition its Ctrl+C child relies on, and must tell its story", r.Status)
+	}
+}
+
+// Issue 19, item 2: with few local ports, connect-nonblocking's client
+// was given the "closed" port and connected to itself.
+func TestConnectNonblockingNeverTellsAnotherStory(t *testing.T) {
+	for _, last := range []int{40001, 40002, 40003, 40005, 40007} {
+		shell := "ip link set lo up; sysctl -qw net.ipv4.ip_local_port_range='40000 " + itoa(last) + "'"
+		r := run(t, "connect-nonblocking", nsprobe.Spec{Shell: shell})
+		storyOrSentence(t, "connect-nonblocking", "ports 40000-"+itoa(last), r)
+	}
+}
