@@ -19,6 +19,8 @@ import (
 func main() {
 	edge.ParseFlags()
 	lab := edge.NewLab()
+	// Last, on the way out: the hosts go, and every socket left in them.
+	defer lab.Close()
 	// Only inside the client host: the machine's own stays at 15.
 	lab.Client.Sysctl("net.ipv4.tcp_retries2", "1")
 	p := lab.Pair()

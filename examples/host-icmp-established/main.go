@@ -21,6 +21,8 @@ import (
 func main() {
 	edge.ParseFlags()
 	lab := edge.NewLab()
+	// Last, on the way out: the hosts go, and every socket left in them.
+	defer lab.Close()
 	p := lab.Pair()
 	defer p.Close()
 	check(unix.SetsockoptInt(p.Client.FD, unix.IPPROTO_TCP, unix.TCP_USER_TIMEOUT, 500))

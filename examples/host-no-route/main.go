@@ -20,6 +20,8 @@ import (
 func main() {
 	edge.ParseFlags()
 	lab := edge.NewLab()
+	// Last, on the way out: the hosts go, and every socket left in them.
+	defer lab.Close()
 	s := lab.NewScene()
 	defer s.Close()
 	server := netip.AddrPortFrom(lab.ServerAddr, 80)

@@ -127,13 +127,8 @@ func Run(spec Spec) (Result, error) {
 }
 
 func helper(spec Spec) Result {
-	if err := os.WriteFile("/proc/sys/user/max_net_namespaces", []byte(strconv.Itoa(limit)), 0o644); err != nil {
-		fail(fmt.Errorf("set user.max_net_namespaces: %v", err))
-	}
-	// Before: only the run's own network namespace is charged.
-	if left, _ := settle(spec.Settle); left != 0 {
-		fail(fmt.Errorf("%d network namespaces charged before the run", left))
-	}
+	// A new user namespace: only its own network namespace is charged.
+	setLimit(limit)
 	var r Result
 	cmd := exec.Command("/bin/sh", "-c", spec.Shell+"\nexec \"$0\"", spec.Path)
 	pr, pw, err := os.Pipe()
@@ -216,27 +211,44 @@ wait:
 // helper's own to be freed, and returns how many are left and how long
 // it waited. Freeing is asynchronous (a workqueue runs cleanup_net
 // after the last reference goes), so this asks again until it is done.
+//
+// To ask without adding to the count, the limit is set to 2 (the
+// helper's namespace and one more): making one namespace then
+// succeeds only when no other is charged, and a refused one charges
+// nothing.
 func settle(d time.Duration) (int, time.Duration) {
 	start := time.Now()
+	setLimit(2)
+	defer setLimit(limit)
 	for wait := time.Millisecond; ; wait = min(2*wait, 100*time.Millisecond) {
-		left := limit - 1 - free()
-		if left <= 0 || time.Since(start) > d {
-			return left, time.Since(start)
+		if free(1) == 1 {
+			return 0, time.Since(start)
+		}
+		if time.Since(start) > d {
+			setLimit(limit)
+			return limit - 1 - free(limit), time.Since(start)
 		}
 		time.Sleep(wait)
 	}
 }
 
-// free makes network namespaces until the kernel refuses one, and
-// returns how many it made. They are freed when the thread ends.
-func free() int {
+func setLimit(n int) {
+	if err := os.WriteFile("/proc/sys/user/max_net_namespaces", []byte(strconv.Itoa(n)), 0o644); err != nil {
+		fail(fmt.Errorf("set user.max_net_namespaces: %v", err))
+	}
+}
+
+// free makes up to most network namespaces, until the kernel refuses
+// one, and returns how many it made. They are freed when its thread
+// ends.
+func free(most int) int {
 	n := make(chan int)
 	go func() {
 		// Never unlocked: the thread ends with the goroutine, and
 		// with it its network namespace.
 		runtime.LockOSThread()
 		var fds []int
-		for {
+		for len(fds) < most {
 			if err := unix.Unshare(unix.CLONE_NEWNET); err != nil {
 				break
 			}
