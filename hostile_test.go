@@ -103,3 +103,51 @@ func TestConnectNonblockingNeverTellsAnotherStory(t *testing.T) {
 		storyOrSentence(t, "connect-nonblocking", "ports 40000-"+itoa(last), r)
 	}
 }
+
+// Issue 19, item 4: once a lab example has ended, normally or by
+// SIGINT, no network namespace it made still exists: sockets left in
+// them (orphans in FIN_WAIT1, FIN_WAIT2, LAST_ACK) no longer keep them
+// for a minute or two. The observable is the kernel's count of network
+// namespaces charged to the run's user namespace (see nsprobe).
+func TestLabNamespacesGoWhenTheExampleEnds(t *testing.T) {
+	for _, c := range []struct {
+		name, interruptAt string
+	}{
+		{"host-shutdown-vs-crash", ""},
+		{"host-icmp-established", ""},
+		{"host-crash-idle-keepalive", "the server host crashes"},
+		{"host-shutdown-vs-crash", "crash: the server host stops"},
+	} {
+		r := run(t, c.name, nsprobe.Spec{InterruptAtLine: c.interruptAt, Settle: 5 * time.Second})
+		how := "ended by itself"
+		if c.interruptAt != "" {
+			how = "interrupted"
+			if !r.Interrupted || r.Status != 130 {
+				t.Errorf("%s: interrupted %v, status %d, stderr %q; want status 130", c.name, r.Interrupted, r.Status, r.Stderr)
+			}
+		} else {
+			storyOrSentence(t, c.name, "no condition", r)
+		}
+		if r.NetnsLeft != 0 {
+			t.Errorf("%s (%s): %d network namespaces it made still exist %v after it ended", c.name, how, r.NetnsLeft, r.NetnsGone.Round(time.Millisecond))
+		}
+		if len(r.Procs) > 0 {
+			t.Errorf("%s (%s): processes left: %v", c.name, how, r.Procs)
+		}
+	}
+}
+
+// Issue 19, item 5: host-icmp-established reads (and clears) the soft
+// error an ICMP noted, and its last line needs an ICMP noted again
+// before the user timeout. A machine too busy to run the example on
+// time (here: the example stopped for a while just after its first
+// write) must not make it tell another story with status 0.
+func TestHostICMPEstablishedWhenSlow(t *testing.T) {
+	for _, stop := range []time.Duration{600 * time.Millisecond, 1500 * time.Millisecond, 2500 * time.Millisecond, 3500 * time.Millisecond} {
+		t.Run(stop.String(), func(t *testing.T) {
+			t.Parallel()
+			r := run(t, "host-icmp-established", nsprobe.Spec{StopAtLine: "client: write() = 4", StopFor: stop})
+			storyOrSentence(t, "host-icmp-established", "stopped "+stop.String(), r)
+		})
+	}
+}
