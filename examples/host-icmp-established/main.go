@@ -33,17 +33,32 @@ func main() {
 	lab.Router.RouteType(netip.PrefixFrom(lab.ServerAddr, 32), unix.RTN_UNREACHABLE)
 	n, err := unix.Write(p.Client.FD, []byte("ping"))
 	fmt.Printf("client: write() = %s\n", edge.Ret(n, err))
-	// Wait until the client's kernel has counted the ICMP error;
-	// the first retransmission is 200 ms away.
-	edge.WaitInfo(p.Client.FD, time.Second, "the ICMP error", func(*unix.TCPInfo) bool {
-		return lab.Client.Counter("IcmpInDestUnreachs") >= 1
-	})
+	// The router answers with ICMP "host unreachable"; the client's
+	// kernel notes it in sk_err_soft (tcp_v4_err), and SO_ERROR reads
+	// it, taking it. Wait for it there, where it is noted.
+	soerr := edge.WaitSOError(p.Client.FD, time.Second)
 	p.PrintSegments()
-	soerr, err := unix.GetsockoptInt(p.Client.FD, unix.SOL_SOCKET, unix.SO_ERROR)
-	check(err)
-	fmt.Printf("client: SO_ERROR %s, poll: %s, state %s\n", unix.ErrnoName(unix.Errno(soerr)), edge.Events(p.Client.FD), p.Client.State())
+	state := p.Client.State()
+	fmt.Printf("client: SO_ERROR %s, poll: %s, state %s\n", unix.ErrnoName(soerr), edge.Events(p.Client.FD), state)
+	if state != "ESTABLISHED" {
+		edge.Fatalf("the connection had timed out before the program looked: this machine ran it too slowly to show a soft error")
+	}
+	icmps := lab.Client.Counter("IcmpInDestUnreachs")
 	n, err = unix.Write(p.Client.FD, []byte("pong"))
 	fmt.Printf("client: write() = %s\n", edge.Ret(n, err))
+	// What the last read returns is the soft error noted last before
+	// the timeout (tcp_write_err): SO_ERROR took the first, so wait
+	// for another ICMP to note it again. The router sends 5 at once at
+	// most, then one a second (ip_error: net.ipv4.route.error_burst
+	// and error_cost, for the whole machine): if the program was too
+	// slow, the connection may time out with none left, and the read
+	// say ETIMEDOUT, another story.
+	edge.WaitInfo(p.Client.FD, 3*time.Second, "another ICMP error, or the user timeout", func(i *unix.TCPInfo) bool {
+		return lab.Client.Counter("IcmpInDestUnreachs") > icmps || i.State == unix.BPF_TCP_CLOSE
+	})
+	if lab.Client.Counter("IcmpInDestUnreachs") == icmps {
+		edge.Fatalf("the connection timed out before another ICMP error came: the router sends only 5 at once (net.ipv4.route.error_burst), and this machine ran the program too slowly")
+	}
 
 	// The retransmissions, each answered by an ICMP, go on until the
 	// user timeout (not shown: their number depends on timing).
