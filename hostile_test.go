@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -150,4 +151,47 @@ func TestHostICMPEstablishedWhenSlow(t *testing.T) {
 			storyOrSentence(t, "host-icmp-established", "stopped "+stop.String(), r)
 		})
 	}
+}
+
+// Issue 19, item 6: every failure names its step. With few file
+// descriptors an example fails at a step that depends on the limit;
+// its one sentence must say which step, not only the errno
+// ("unexpected error: too many open files").
+func TestFailuresNameTheirStep(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root: user and network namespaces")
+	}
+	names, err := filepath.Glob(filepath.Join(binDir, "*"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	type job struct {
+		name  string
+		limit int
+	}
+	jobs := make(chan job)
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := range jobs {
+				cond := "ulimit -n " + itoa(j.limit)
+				r := run(t, j.name, nsprobe.Spec{Shell: "ip link set lo up; " + cond})
+				storyOrSentence(t, j.name, cond, r)
+				msg := strings.TrimPrefix(strings.TrimSpace(r.Stderr), j.name+": ")
+				if r.Status != 0 && (strings.Contains(msg, "unexpected error") || !strings.Contains(msg, ": ")) {
+					t.Errorf("%s (%s): the failure does not name its step: %q", j.name, cond, r.Stderr)
+				}
+			}
+		}()
+	}
+	// Below 10, Go's runtime itself cannot start (netpollinit).
+	for _, limit := range []int{10, 12, 14, 16, 20, 24} {
+		for _, n := range names {
+			jobs <- job{filepath.Base(n), limit}
+		}
+	}
+	close(jobs)
+	wg.Wait()
 }

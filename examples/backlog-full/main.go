@@ -50,7 +50,7 @@ func run() {
 	fmt.Printf("client2: %s\n", st)
 	s.PrintSegments()
 	nfd, _, err := unix.Accept4(lfd, unix.SOCK_CLOEXEC)
-	check(err)
+	edge.Check(err, "accept")
 	defer unix.Close(nfd)
 	fmt.Println("server: accept() = client")
 	// The SYN is sent again one second after the first
@@ -105,7 +105,7 @@ func run() {
 	fmt.Printf("  sock_diag: server2's side of clientA %s\n", st)
 	s.PrintSegments()
 	nfd, _, err = unix.Accept4(lfd, unix.SOCK_CLOEXEC)
-	check(err)
+	edge.Check(err, "accept")
 	defer unix.Close(nfd)
 	fmt.Println("server2: accept() = clientB")
 	// clientA sends its data again after its retransmission timeout
@@ -113,7 +113,7 @@ func run() {
 	// ACK in it completes the handshake.
 	fmt.Printf("server2: poll(POLLIN) = %s\n", edge.WaitFD(lfd, unix.POLLIN))
 	nfd, _, err = unix.Accept4(lfd, unix.SOCK_CLOEXEC)
-	check(err)
+	edge.Check(err, "accept")
 	defer unix.Close(nfd)
 	buf := make([]byte, 16)
 	n, err = unix.Read(nfd, buf)
@@ -125,7 +125,7 @@ func run() {
 
 func socket() int {
 	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
-	check(err)
+	edge.Check(err, "socket")
 	return fd
 }
 
@@ -137,4 +137,5 @@ func ignore(err, expected error) error {
 	return err
 }
 
-func check(err error) { edge.Check(err, "unexpected error") }
+// check ends the program on an error, saying where it happened.
+func check(err error) { edge.CheckCaller(err) }

@@ -46,4 +46,5 @@ func main() {
 		p.Server.Timer())
 }
 
-func check(err error) { edge.Check(err, "unexpected error") }
+// check ends the program on an error, saying where it happened.
+func check(err error) { edge.CheckCaller(err) }

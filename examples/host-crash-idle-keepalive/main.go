@@ -88,7 +88,7 @@ func dial(lab *edge.Lab, d net.Dialer, addr net.Addr) *net.TCPConn {
 	lab.Client.Do(func() {
 		var err error
 		c, err = d.Dial("tcp", addr.String())
-		check(err)
+		edge.Check(err, "connect")
 	})
 	return c.(*net.TCPConn)
 }
@@ -118,4 +118,5 @@ func read(e *edge.End) chan error {
 	return done
 }
 
-func check(err error) { edge.Check(err, "unexpected error") }
+// check ends the program on an error, saying where it happened.
+func check(err error) { edge.CheckCaller(err) }

@@ -81,4 +81,5 @@ func main() {
 
 func closed(i *unix.TCPInfo) bool { return i.State == unix.BPF_TCP_CLOSE }
 
-func check(err error) { edge.Check(err, "unexpected error") }
+// check ends the program on an error, saying where it happened.
+func check(err error) { edge.CheckCaller(err) }

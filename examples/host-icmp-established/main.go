@@ -69,4 +69,5 @@ func main() {
 	fmt.Printf("  states: client %s\n", p.Client.State())
 }
 
-func check(err error) { edge.Check(err, "unexpected error") }
+// check ends the program on an error, saying where it happened.
+func check(err error) { edge.CheckCaller(err) }

@@ -60,4 +60,5 @@ func connect(lab *edge.Lab, s *edge.Scene, to netip.AddrPort) (error, time.Durat
 	return err, time.Since(start)
 }
 
-func check(err error) { edge.Check(err, "unexpected error") }
+// check ends the program on an error, saying where it happened.
+func check(err error) { edge.CheckCaller(err) }

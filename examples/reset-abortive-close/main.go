@@ -90,4 +90,5 @@ func soError(p *edge.Pair) {
 	fmt.Printf("client: getsockopt(SO_ERROR) = %s\n", name)
 }
 
-func check(err error) { edge.Check(err, "unexpected error") }
+// check ends the program on an error, saying where it happened.
+func check(err error) { edge.CheckCaller(err) }

@@ -31,7 +31,7 @@ func main() {
 		// (sk_acceptq_is_full is "more than backlog"). Nobody
 		// accepts.
 		ln, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM, 0)
-		check(err)
+		edge.Check(err, "socket")
 		defer unix.Close(ln)
 		check(unix.Bind(ln, &unix.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}))
 		check(unix.Listen(ln, 0))
@@ -52,7 +52,7 @@ func main() {
 			})
 		}}
 		c, err := d.Dial("tcp4", server.String())
-		check(err)
+		edge.Check(err, "connect")
 		late := s.End("client2", c.(*net.TCPConn))
 		fmt.Println("client2: connect() returned, its ACK held back")
 		s.PrintSegments()
@@ -61,7 +61,7 @@ func main() {
 		// handshake at once and fills the queue. It has no role,
 		// so its segments are left out of the capture.
 		first, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM, 0)
-		check(err)
+		edge.Check(err, "socket")
 		defer unix.Close(first)
 		check(unix.Connect(first, sa))
 		fmt.Println("client1: connect() returned; the accept queue is full")
@@ -83,10 +83,11 @@ func main() {
 
 		// The connection in the queue is fine.
 		fd, _, err := unix.Accept(ln)
-		check(err)
+		edge.Check(err, "accept")
 		unix.Close(fd)
 		fmt.Println("server: accept() returns client1's connection")
 	})
 }
 
-func check(err error) { edge.Check(err, "unexpected error") }
+// check ends the program on an error, saying where it happened.
+func check(err error) { edge.CheckCaller(err) }

@@ -53,4 +53,5 @@ func main() {
 	fmt.Printf("client: getsockopt(SO_ERROR) = %s\n", unix.ErrnoName(unix.Errno(soerr)))
 }
 
-func check(err error) { edge.Check(err, "unexpected error") }
+// check ends the program on an error, saying where it happened.
+func check(err error) { edge.CheckCaller(err) }

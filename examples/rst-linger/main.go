@@ -87,4 +87,5 @@ func closeWith(sec int) {
 	p.PrintStates()
 }
 
-func check(err error) { edge.Check(err, "unexpected error") }
+// check ends the program on an error, saying where it happened.
+func check(err error) { edge.CheckCaller(err) }

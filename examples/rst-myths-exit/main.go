@@ -99,15 +99,21 @@ var wantStatus = map[string]string{
 // without one (it could not connect), for at most edge.Timeout.
 func accept(s *edge.Scene, ln *net.TCPListener, cmd *exec.Cmd, ended chan error, childErr fmt.Stringer) *edge.End {
 	accepted := make(chan *net.TCPConn, 1)
+	failed := make(chan error, 1)
 	go func() {
 		c, err := ln.AcceptTCP()
-		if err == nil {
-			accepted <- c
+		if err != nil {
+			failed <- err
+			return
 		}
+		accepted <- c
 	}()
 	select {
 	case c := <-accepted:
 		return s.End("server", c)
+	case err := <-failed:
+		cmd.Process.Kill()
+		edge.Fatalf("server: accept: %v", err)
 	case err := <-ended:
 		edge.Fatalf("the child ended (%s) before it connected: %s", status(err), strings.TrimSpace(childErr.String()))
 	case <-time.After(edge.Timeout):
