@@ -91,7 +91,7 @@ func TestRstMythsExitWithSIGINTIgnored(t *testing.T) {
 	r := run(t, "rst-myths-exit", nsprobe.Spec{Shell: "ip link set lo up; trap '' INT"})
 	storyOrSentence(t, "rst-myths-exit", "SIGINT ignored", r)
 	if r.Status != 0 {
-		t.Errorf("status %d: the example sets the disposition its Ctrl+C child relies on, and must tell its story", r.Status)
+		t.Errorf("status %d, stderr %q: the example sets the disposition its Ctrl+C child relies on, and must tell its story", r.Status, r.Stderr)
 	}
 }
 

@@ -96,31 +96,37 @@ var wantStatus = map[string]string{
 }
 
 // accept waits for the child's connection, or for the child to end
-// without one (it could not connect), for at most edge.Timeout.
+// without one (it could not connect), for at most edge.Timeout: poll(2)
+// on the listener and on a pidfd of the child, which is readable once
+// the child has ended. A child that connected did so before it ended,
+// and its connection is queued by then: the listener is asked first.
 func accept(s *edge.Scene, ln *net.TCPListener, cmd *exec.Cmd, ended chan error, childErr fmt.Stringer) *edge.End {
-	accepted := make(chan *net.TCPConn, 1)
-	failed := make(chan error, 1)
-	go func() {
-		c, err := ln.AcceptTCP()
-		if err != nil {
-			failed <- err
-			return
+	pidfd, err := unix.PidfdOpen(cmd.Process.Pid, 0)
+	edge.Check(err, "pidfd_open the child")
+	defer unix.Close(pidfd)
+	raw, err := ln.SyscallConn()
+	edge.Check(err, "listener descriptor")
+	var lfd int
+	edge.Check(raw.Control(func(fd uintptr) { lfd = int(fd) }), "listener descriptor")
+	fds := []unix.PollFd{{Fd: int32(lfd), Events: unix.POLLIN}, {Fd: int32(pidfd), Events: unix.POLLIN}}
+	for {
+		n, err := unix.Poll(fds, int(edge.Timeout/time.Millisecond))
+		if err == unix.EINTR {
+			continue
 		}
-		accepted <- c
-	}()
-	select {
-	case c := <-accepted:
-		return s.End("server", c)
-	case err := <-failed:
-		cmd.Process.Kill()
-		edge.Fatalf("server: accept: %v", err)
-	case err := <-ended:
-		edge.Fatalf("the child ended (%s) before it connected: %s", status(err), strings.TrimSpace(childErr.String()))
-	case <-time.After(edge.Timeout):
-		cmd.Process.Kill()
-		edge.Fatalf("the child did not connect within %v", edge.Timeout)
+		edge.Check(err, "poll the listener and the child")
+		switch {
+		case n == 0:
+			cmd.Process.Kill()
+			edge.Fatalf("the child did not connect within %v", edge.Timeout)
+		case fds[0].Revents&unix.POLLIN != 0:
+			c, err := ln.AcceptTCP()
+			edge.Check(err, "server: accept")
+			return s.End("server", c)
+		default:
+			edge.Fatalf("the child ended (%s) before it connected: %s", status(<-ended), strings.TrimSpace(childErr.String()))
+		}
 	}
-	return nil
 }
 
 // child connects to addr and ends the way role says.
