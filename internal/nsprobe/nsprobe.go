@@ -73,7 +73,13 @@ type Result struct {
 	NetnsLeft int
 	NetnsGone time.Duration
 	Procs     []string // processes running the program's binary after it ended
-	Err       string   // the helper's own failure
+	// Reached says whether the program sent or received anything over
+	// IP, or tried to, in the run's network namespace, where Shell
+	// set its conditions (lo down, sysctls): by the namespace's own
+	// counters (/proc/net/snmp). A program that works only in network
+	// namespaces of its own is not reached by those conditions.
+	Reached bool
+	Err     string // the helper's own failure
 }
 
 // Helper must be called first thing in main (or in an init function of
@@ -129,6 +135,7 @@ func Run(spec Spec) (Result, error) {
 func helper(spec Spec) Result {
 	// A new user namespace: only its own network namespace is charged.
 	setLimit(limit)
+	before := ipActivity()
 	var r Result
 	cmd := exec.Command("/bin/sh", "-c", spec.Shell+"\nexec \"$0\"", spec.Path)
 	pr, pw, err := os.Pipe()
@@ -203,6 +210,7 @@ wait:
 		fail(werr)
 	}
 	r.Procs = procsOf(spec.Path)
+	r.Reached = ipActivity() != before
 	r.NetnsLeft, r.NetnsGone = settle(spec.Settle)
 	return r
 }
@@ -264,6 +272,32 @@ func free(most int) int {
 		n <- len(fds)
 	}()
 	return <-n
+}
+
+// ipActivity sums the counters of /proc/self/net/snmp that move when a
+// program uses IP in this network namespace, or tries to: packets in
+// and out, and those with no route (connect to 127.0.0.1 with lo down).
+func ipActivity() int64 {
+	data, err := os.ReadFile("/proc/self/net/snmp")
+	if err != nil {
+		fail(err)
+	}
+	lines := strings.Split(string(data), "\n")
+	var sum int64
+	for i := 0; i+1 < len(lines); i += 2 {
+		keys, values := strings.Fields(lines[i]), strings.Fields(lines[i+1])
+		if len(keys) == 0 || keys[0] != "Ip:" || len(values) != len(keys) {
+			continue
+		}
+		for j, k := range keys {
+			switch k {
+			case "InReceives", "OutRequests", "OutNoRoutes":
+				v, _ := strconv.ParseInt(values[j], 10, 64)
+				sum += v
+			}
+		}
+	}
+	return sum
 }
 
 // procsOf lists the processes running the binary path.
