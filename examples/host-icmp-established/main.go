@@ -38,6 +38,9 @@ func main() {
 	// it, taking it. Wait for it there, where it is noted.
 	soerr := edge.WaitSOError(p.Client.FD, time.Second)
 	p.PrintSegments()
+	if info := edge.WaitInfo(p.Client.FD, 0, "", func(*unix.TCPInfo) bool { return true }); info.Total_retrans > 0 {
+		edge.Fatalf("the client had retransmitted before the program looked (a tail loss probe or the RTO): this machine ran it too slowly")
+	}
 	state := p.Client.State()
 	fmt.Printf("client: SO_ERROR %s, poll: %s, state %s\n", unix.ErrnoName(soerr), edge.Events(p.Client.FD), state)
 	if state != "ESTABLISHED" {

@@ -57,3 +57,14 @@ func quiet() {
 		unix.Dup2(int(null.Fd()), 1)
 	}
 }
+
+// stayIfEnding blocks the calling goroutine for good when the program
+// is ending through [Exit] (on SIGINT, say): destroying the hosts'
+// sockets wakes the main goroutine's blocked calls, and main must not
+// then run to its end, whose return would exit with status 0 before
+// Exit exits with its own.
+func stayIfEnding() {
+	if exiting.Load() {
+		select {}
+	}
+}

@@ -100,6 +100,7 @@ func (h *Host) Do(f func()) {
 			}()
 			f()
 		}()
+		stayIfEnding()
 		return netns.Set(orig)
 	})
 	Check(err, "switch to host "+h.Name)
@@ -121,6 +122,7 @@ func (h *Host) Sysctl(key, value string) {
 // (orphans included, which would otherwise keep it for a minute or
 // two) and lets go of the namespace, which the kernel then frees.
 func (h *Host) Close() {
+	stayIfEnding()
 	if h.nl != nil {
 		h.destroySockets()
 		h.nl.Close()
