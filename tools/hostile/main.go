@@ -212,6 +212,10 @@ func runOne(c condition, bin, name string) result {
 		problems = append(problems, fmt.Sprintf("still running after %v", spec.Timeout))
 	case r.Status == 0 && r.Stdout == want && r.Stderr == "":
 		res.outcome = "its story"
+	case c.kill && r.Status == 0 && r.Stdout == want && r.Stderr == name+": interrupted by interrupt\n":
+		// SIGINT came as main returned: the clean-up had begun, but
+		// the program's end came first.
+		res.outcome = "ended as the interrupt came"
 	case r.Status == 0:
 		problems = append(problems, fmt.Sprintf("status 0 with another story:\n%s%s", indent(r.Stdout), indent(r.Stderr)))
 	case c.kill && r.Interrupted && r.Signaled && r.Status == 130 && r.Stderr == "":
