@@ -20,7 +20,7 @@ func main() {
 
 	// socket, bind to 127.0.0.1 port 0, listen: the listener, non-blocking.
 	lfd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
-	check(err)
+	edge.Check(err, "socket")
 	defer unix.Close(lfd)
 	check(unix.Bind(lfd, &unix.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}))
 	check(unix.Listen(lfd, 8))
@@ -44,7 +44,7 @@ func main() {
 	q, _ := edge.ListenerQueue(addr)
 	edge.Printf("server: accept queue %d\n", q)
 	fd, _, err = unix.Accept4(lfd, unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC)
-	check(err)
+	edge.Check(err, "accept")
 	defer unix.Close(fd)
 	st, err := edge.FDState(fd)
 	check(err)
@@ -67,4 +67,5 @@ func main() {
 	edge.Printf("server2: Accept: err %s\n", s.Describe(err))
 }
 
-func check(err error) { edge.Check(err, "unexpected error") }
+// check ends the program on an error, saying where it happened.
+func check(err error) { edge.CheckCaller(err) }

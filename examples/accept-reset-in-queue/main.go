@@ -21,7 +21,7 @@ func main() {
 
 	// socket, bind to 127.0.0.1 port 0, listen: the listener, non-blocking.
 	lfd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
-	check(err)
+	edge.Check(err, "socket")
 	defer unix.Close(lfd)
 	check(unix.Bind(lfd, &unix.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}))
 	check(unix.Listen(lfd, 8))
@@ -49,7 +49,7 @@ func main() {
 	edge.Printf("server: accept queue %d, poll events %s\n", q, edge.Events(lfd))
 
 	fd, _, err := unix.Accept4(lfd, unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC)
-	check(err)
+	edge.Check(err, "accept")
 	defer unix.Close(fd)
 	st, err = edge.FDState(fd)
 	check(err)
@@ -85,4 +85,5 @@ func main() {
 	s.PrintSegments()
 }
 
-func check(err error) { edge.Check(err, "unexpected error") }
+// check ends the program on an error, saying where it happened.
+func check(err error) { edge.CheckCaller(err) }

@@ -52,7 +52,7 @@ func run() {
 	check(err)
 	edge.Printf("client2: %s\n", st)
 	nfd, _, err := unix.Accept4(lfd, unix.SOCK_CLOEXEC)
-	check(err)
+	edge.Check(err, "accept")
 	defer unix.Close(nfd)
 	edge.Println("server: accept() = client")
 	// The SYN is sent again one second after the first
@@ -123,7 +123,7 @@ func run() {
 	st = edge.WaitConnState(addr, edge.FDAddr(a), "SYN_RECV", "NEW_SYN_RECV")
 	edge.Printf("  sock_diag: server2's side of client3 %s\n", st)
 	nfd, _, err = unix.Accept4(lfd, unix.SOCK_CLOEXEC)
-	check(err)
+	edge.Check(err, "accept")
 	defer unix.Close(nfd)
 	edge.Println("server2: accept() = client4")
 	// client3 sends its data again after its retransmission timeout
@@ -132,7 +132,7 @@ func run() {
 	edge.Gap(edge.RTO(a))
 	events = edge.WaitFD(lfd, unix.POLLIN)
 	nfd, _, err = unix.Accept4(lfd, unix.SOCK_CLOEXEC)
-	check(err)
+	edge.Check(err, "accept")
 	defer unix.Close(nfd)
 	buf := make([]byte, 16)
 	n, err = unix.Read(nfd, buf)
@@ -145,7 +145,7 @@ func run() {
 
 func socket() int {
 	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
-	check(err)
+	edge.Check(err, "socket")
 	return fd
 }
 
@@ -157,4 +157,5 @@ func ignore(err, expected error) error {
 	return err
 }
 
-func check(err error) { edge.Check(err, "unexpected error") }
+// check ends the program on an error, saying where it happened.
+func check(err error) { edge.CheckCaller(err) }

@@ -37,7 +37,7 @@ func run() {
 	var lc net.ListenConfig
 	lc.SetMultipathTCP(false)
 	ln, err := lc.Listen(context.Background(), "tcp", "127.0.0.1:0")
-	check(err)
+	edge.Check(err, "listen")
 	defer ln.Close()
 	show(ln.Addr())
 
@@ -54,13 +54,13 @@ func run() {
 	edge.Println("# socket, bind, listen(fd, 8), net.FileListener")
 	//tcpedges:show
 	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
-	check(err)
+	edge.Check(err, "socket")
 	check(unix.Bind(fd, &unix.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}))
 	check(unix.Listen(fd, 8))
 	f := os.NewFile(uintptr(fd), "listener")
 	// FileListener dups the descriptor: close ours.
 	fln, err := net.FileListener(f)
-	check(err)
+	edge.Check(err, "net.FileListener")
 	f.Close()
 	//tcpedges:end
 	defer fln.Close()
@@ -93,4 +93,5 @@ func show(addr net.Addr) {
 	edge.Printf("  sock_diag: LISTEN Recv-Q %d Send-Q %d (the backlog)\n", recvQ, sendQ)
 }
 
-func check(err error) { edge.Check(err, "unexpected error") }
+// check ends the program on an error, saying where it happened.
+func check(err error) { edge.CheckCaller(err) }

@@ -84,7 +84,7 @@ func requestQueueFull() {
 		q, edge.TCPExtCounter("TCPReqQFullDoCookies"), edge.TCPExtCounter("SyncookiesSent"), edge.TCPExtCounter("SyncookiesRecv"),
 		edge.TCPExtCounter("ListenOverflows"))
 	nfd, peer, err := unix.Accept4(lfd, unix.SOCK_CLOEXEC)
-	check(err)
+	edge.Check(err, "accept")
 	defer unix.Close(nfd)
 	edge.Printf("server: accept() = %s\n", ports[peer.(*unix.SockaddrInet4).Port])
 }
@@ -144,8 +144,9 @@ func acceptQueueFull() {
 
 func socket() int {
 	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
-	check(err)
+	edge.Check(err, "socket")
 	return fd
 }
 
-func check(err error) { edge.Check(err, "unexpected error") }
+// check ends the program on an error, saying where it happened.
+func check(err error) { edge.CheckCaller(err) }

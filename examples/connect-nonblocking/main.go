@@ -21,10 +21,15 @@ func main() {
 	ln := s.Listen("server")
 	defer ln.Close()
 	server := sockaddr(ln.Addr())
-	// A port nobody listens on: one we listened on a moment ago.
-	gone := s.Listen("closed")
-	gone.Close()
-	closed := sockaddr(gone.Addr())
+	// A port nobody listens on: a socket bound to it that does not
+	// listen. Held bound, the port is never given to a connect of ours
+	// as its local port, which would then connect to itself.
+	hold, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	edge.Check(err, "socket for the closed port")
+	defer unix.Close(hold)
+	edge.Check(unix.Bind(hold, &unix.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}), "bind the closed port")
+	s.Name(edge.FDAddr(hold), "closed")
+	closed := sockaddr(edge.FDAddr(hold))
 
 	edge.Println("# a listener")
 	//tcpedges:show
@@ -67,7 +72,13 @@ func main() {
 	// one connect had picked).
 	before := edge.FDAddr(fd)
 	connect(s, fd, closed, "client3-again")
-	edge.Printf("  same local port as before: %v\n", edge.FDAddr(fd).Port == before.Port)
+	after := edge.FDAddr(fd)
+	if after.Port == before.Port {
+		// With very few local ports (net.ipv4.ip_local_port_range)
+		// the kernel may have no other to give.
+		edge.Fatalf("client3: the new attempt was given the same local port, as happens with few local ports (net.ipv4.ip_local_port_range); the story needs a new one")
+	}
+	edge.Printf("  same local port as before: %v\n", after.Port == before.Port)
 	soError(fd)
 	//tcpedges:end
 	s.PrintSegments()
@@ -89,6 +100,9 @@ func socket() int {
 func connect(s *edge.Scene, fd int, server *unix.SockaddrInet4, role string) {
 	edge.Printf("%s: connect()\n", role)
 	err := unix.Connect(fd, server)
+	if err != unix.EINPROGRESS {
+		edge.Fatalf("%s: connect() = %s, where the story needs EINPROGRESS", role, ret(err))
+	}
 	// connect has picked a local port; name it for the capture.
 	s.Name(edge.FDAddr(fd), role)
 	events := edge.WaitFD(fd, unix.POLLOUT)

@@ -31,7 +31,7 @@ func run() {
 	// listen(fd, 0): an accept queue of one connection (see the
 	// backlog examples), filled by a first client nobody accepts.
 	lfd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
-	check(err)
+	edge.Check(err, "socket")
 	defer unix.Close(lfd)
 	check(unix.Bind(lfd, &unix.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}))
 	check(unix.Listen(lfd, 0))
@@ -47,7 +47,7 @@ func run() {
 
 	edge.Println("# a non-blocking connect")
 	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
-	check(err)
+	edge.Check(err, "socket")
 	server := &unix.SockaddrInet4{Port: addr.Port, Addr: [4]byte{127, 0, 0, 1}}
 	//tcpedges:show
 	edge.Println("client2: connect()")
@@ -112,4 +112,5 @@ func run() {
 	s.PrintSegments()
 }
 
-func check(err error) { edge.Check(err, "unexpected error") }
+// check ends the program on an error, saying where it happened.
+func check(err error) { edge.CheckCaller(err) }

@@ -85,4 +85,5 @@ func connect(s *edge.Scene, n string) (client, server *edge.End) {
 	return client, server
 }
 
-func check(err error) { edge.Check(err, "unexpected error") }
+// check ends the program on an error, saying where it happened.
+func check(err error) { edge.CheckCaller(err) }

@@ -47,4 +47,5 @@ func main() {
 		p.Server.TimerWithin(10*time.Second))
 }
 
-func check(err error) { edge.Check(err, "unexpected error") }
+// check ends the program on an error, saying where it happened.
+func check(err error) { edge.CheckCaller(err) }

@@ -136,4 +136,5 @@ func row(c *edge.End, err error, means, example string) {
 		roles.Replace(err.Error()), strings.Join(is, ", "), means, example)
 }
 
-func check(err error) { edge.Check(err, "unexpected error") }
+// check ends the program on an error, saying where it happened.
+func check(err error) { edge.CheckCaller(err) }

@@ -19,6 +19,8 @@ import (
 func main() {
 	edge.ParseFlags()
 	lab := edge.NewLab()
+	// Last, on the way out: the hosts go, and every socket left in them.
+	defer lab.Close()
 	s := lab.NewScene()
 	defer s.Close()
 	server := netip.AddrPortFrom(lab.ServerAddr, 80)
@@ -63,4 +65,5 @@ func rto(fd int) time.Duration {
 	return time.Duration(info.Rto) * time.Microsecond / (100 * time.Millisecond) * (100 * time.Millisecond)
 }
 
-func check(err error) { edge.Check(err, "unexpected error") }
+// check ends the program on an error, saying where it happened.
+func check(err error) { edge.CheckCaller(err) }

@@ -19,6 +19,8 @@ import (
 func main() {
 	edge.ParseFlags()
 	lab := edge.NewLab()
+	// Last, on the way out: the hosts go, and every socket left in them.
+	defer lab.Close()
 	s := lab.NewScene()
 	defer s.Close()
 	ln := s.Listen("server")
@@ -92,7 +94,7 @@ func dial(lab *edge.Lab, d net.Dialer, addr net.Addr) *net.TCPConn {
 	lab.Client.Do(func() {
 		var err error
 		c, err = d.Dial("tcp", addr.String())
-		check(err)
+		edge.Check(err, "connect")
 	})
 	return c.(*net.TCPConn)
 }
@@ -124,4 +126,5 @@ func read(e *edge.End) chan error {
 	return done
 }
 
-func check(err error) { edge.Check(err, "unexpected error") }
+// check ends the program on an error, saying where it happened.
+func check(err error) { edge.CheckCaller(err) }

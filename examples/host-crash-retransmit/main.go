@@ -18,6 +18,8 @@ import (
 func main() {
 	edge.ParseFlags()
 	lab := edge.NewLab()
+	// Last, on the way out: the hosts go, and every socket left in them.
+	defer lab.Close()
 	// Only inside the client host: the machine's own stays at 15.
 	lab.Client.Sysctl("net.ipv4.tcp_retries2", "1")
 	p := lab.Pair()
@@ -99,4 +101,5 @@ func rto(i *unix.TCPInfo) time.Duration {
 
 func closed(i *unix.TCPInfo) bool { return i.State == unix.BPF_TCP_CLOSE }
 
-func check(err error) { edge.Check(err, "unexpected error") }
+// check ends the program on an error, saying where it happened.
+func check(err error) { edge.CheckCaller(err) }

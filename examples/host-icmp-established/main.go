@@ -20,6 +20,8 @@ import (
 func main() {
 	edge.ParseFlags()
 	lab := edge.NewLab()
+	// Last, on the way out: the hosts go, and every socket left in them.
+	defer lab.Close()
 	p := lab.Pair()
 	defer p.Close()
 	check(unix.SetsockoptInt(p.Client.FD, unix.IPPROTO_TCP, unix.TCP_USER_TIMEOUT, 500))
@@ -38,17 +40,36 @@ func main() {
 	// that depend on how fast this program runs.
 	p.PrintSegmentsAndStop(2, time.Second)
 	edge.Println("  (from here on, segments not shown)")
-	// Wait until the client's kernel has counted the ICMP error.
-	edge.WaitInfo(p.Client.FD, time.Second, "the ICMP error", func(*unix.TCPInfo) bool {
-		return lab.Client.Counter("IcmpInDestUnreachs") >= 1
-	})
+	// The client's kernel notes the ICMP in sk_err_soft (tcp_v4_err),
+	// and SO_ERROR reads it, taking it. Wait for it there, where it is
+	// noted.
+	soerr := edge.WaitSOError(p.Client.FD, time.Second)
 	edge.Printf("client: write() = %s\n", edge.Ret(n, err))
-	soerr, err := unix.GetsockoptInt(p.Client.FD, unix.SOL_SOCKET, unix.SO_ERROR)
-	check(err)
-	edge.Printf("client: SO_ERROR %s, poll: %s, state %s\n", unix.ErrnoName(unix.Errno(soerr)), edge.Events(p.Client.FD), p.Client.State())
+	if info := edge.WaitInfo(p.Client.FD, 0, "", func(*unix.TCPInfo) bool { return true }); info.Total_retrans > 0 {
+		edge.Fatalf("the client had retransmitted before the program looked (a tail loss probe or the RTO): this machine ran it too slowly")
+	}
+	state := p.Client.State()
+	edge.Printf("client: SO_ERROR %s, poll: %s, state %s\n", unix.ErrnoName(soerr), edge.Events(p.Client.FD), state)
+	if state != "ESTABLISHED" {
+		edge.Fatalf("the connection had timed out before the program looked: this machine ran it too slowly to show a soft error")
+	}
+	icmps := lab.Client.Counter("IcmpInDestUnreachs")
 	edge.Println(`client: write("pong")`)
 	n, err = unix.Write(p.Client.FD, []byte("pong"))
 	edge.Printf("client: write() = %s\n", edge.Ret(n, err))
+	// What the last read returns is the soft error noted last before
+	// the timeout (tcp_write_err): SO_ERROR took the first, so wait
+	// for another ICMP to note it again. The router sends 5 at once at
+	// most, then one a second (ip_error: net.ipv4.route.error_burst
+	// and error_cost, for the whole machine): if the program was too
+	// slow, the connection may time out with none left, and the read
+	// say ETIMEDOUT, another story.
+	edge.WaitInfo(p.Client.FD, 3*time.Second, "another ICMP error, or the user timeout", func(i *unix.TCPInfo) bool {
+		return lab.Client.Counter("IcmpInDestUnreachs") > icmps || i.State == unix.BPF_TCP_CLOSE
+	})
+	if lab.Client.Counter("IcmpInDestUnreachs") == icmps {
+		edge.Fatalf("the connection timed out before another ICMP error came: the router sends only 5 at once (net.ipv4.route.error_burst), and this machine ran the program too slowly")
+	}
 
 	// The resends go on until the user timeout.
 	edge.WaitInfo(p.Client.FD, 3*time.Second, "the user timeout",
@@ -59,4 +80,5 @@ func main() {
 	edge.Printf("  states: client %s\n", p.Client.State())
 }
 
-func check(err error) { edge.Check(err, "unexpected error") }
+// check ends the program on an error, saying where it happened.
+func check(err error) { edge.CheckCaller(err) }

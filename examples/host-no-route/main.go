@@ -21,6 +21,8 @@ import (
 func main() {
 	edge.ParseFlags()
 	lab := edge.NewLab()
+	// Last, on the way out: the hosts go, and every socket left in them.
+	defer lab.Close()
 	s := lab.NewScene()
 	defer s.Close()
 	server := netip.AddrPortFrom(lab.ServerAddr, 80)
@@ -73,3 +75,6 @@ func connect(lab *edge.Lab, s *edge.Scene, to netip.AddrPort) chan error {
 	}()
 	return done
 }
+
+// check ends the program on an error, saying where it happened.
+func check(err error) { edge.CheckCaller(err) }

@@ -15,6 +15,8 @@ import (
 func main() {
 	edge.ParseFlags()
 	lab := edge.NewLab()
+	// Last, on the way out: the hosts go, and every socket left in them.
+	defer lab.Close()
 	p := lab.Pair()
 	defer p.Close()
 	edge.Println("connected")

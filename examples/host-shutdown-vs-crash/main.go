@@ -14,6 +14,8 @@ import (
 func main() {
 	edge.ParseFlags()
 	lab := edge.NewLab()
+	// Last, on the way out: the hosts go, and every socket left in them.
+	defer lab.Close()
 	s := lab.NewScene()
 	defer s.Close()
 	ln := s.Listen("server")

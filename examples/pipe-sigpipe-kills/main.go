@@ -166,4 +166,5 @@ func child(how string) {
 	say("write = %d, err %s", n, edge.Describe(err))
 }
 
-func check(err error) { edge.Check(err, "unexpected error") }
+// check ends the program on an error, saying where it happened.
+func check(err error) { edge.CheckCaller(err) }

@@ -85,4 +85,5 @@ func errno(e int) string {
 	return unix.ErrnoName(unix.Errno(e))
 }
 
-func check(err error) { edge.Check(err, "unexpected error") }
+// check ends the program on an error, saying where it happened.
+func check(err error) { edge.CheckCaller(err) }

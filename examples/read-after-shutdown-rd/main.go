@@ -49,4 +49,5 @@ func main() {
 	//tcpedges:end
 }
 
-func check(err error) { edge.Check(err, "unexpected error") }
+// check ends the program on an error, saying where it happened.
+func check(err error) { edge.CheckCaller(err) }

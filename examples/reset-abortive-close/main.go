@@ -92,4 +92,5 @@ func soError(p *edge.Pair) {
 	edge.Printf("client: getsockopt(SO_ERROR) = %s\n", name)
 }
 
-func check(err error) { edge.Check(err, "unexpected error") }
+// check ends the program on an error, saying where it happened.
+func check(err error) { edge.CheckCaller(err) }

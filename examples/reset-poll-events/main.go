@@ -60,4 +60,5 @@ func main() {
 	edge.Println("client: poll() reports", edge.Events(p.Client.FD))
 }
 
-func check(err error) { edge.Check(err, "unexpected error") }
+// check ends the program on an error, saying where it happened.
+func check(err error) { edge.CheckCaller(err) }

@@ -79,4 +79,5 @@ func readAll(p *edge.Pair) {
 	}
 }
 
-func check(err error) { edge.Check(err, "unexpected error") }
+// check ends the program on an error, saying where it happened.
+func check(err error) { edge.CheckCaller(err) }

@@ -33,7 +33,7 @@ func main() {
 
 				//tcpedges:show
 				fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
-				check(err)
+				edge.Check(err, "socket")
 				check(unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_REUSEADDR, new))
 				err = unix.Bind(fd, &unix.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}, Port: port})
 				edge.Printf("bind() = %s", edge.Ret(0, err))
@@ -64,7 +64,7 @@ func timeWaitOn(s *edge.Scene, reuse int) *edge.End {
 	}}
 	lc.SetMultipathTCP(false)
 	l, err := lc.Listen(context.Background(), "tcp", "127.0.0.1:0")
-	check(err)
+	edge.Check(err, "listen")
 	ln := l.(*net.TCPListener)
 	s.Name(ln.Addr(), "server")
 	client := s.Dial("client", ln.Addr())
@@ -79,4 +79,5 @@ func timeWaitOn(s *edge.Scene, reuse int) *edge.End {
 	return server
 }
 
-func check(err error) { edge.Check(err, "unexpected error") }
+// check ends the program on an error, saying where it happened.
+func check(err error) { edge.CheckCaller(err) }

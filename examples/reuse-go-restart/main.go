@@ -29,7 +29,7 @@ func main() {
 		//tcpedges:show
 		// What Go sets underneath, asked back with getsockopt.
 		l, err := net.Listen("tcp", "127.0.0.1:0")
-		check(err)
+		edge.Check(err, "listen")
 		ln := l.(*net.TCPListener)
 		c := s.Dial("client", ln.Addr())
 		edge.Printf("net.Listen: SO_REUSEADDR=%d, SO_REUSEPORT=%d\n",
@@ -111,7 +111,7 @@ func listen(s *edge.Scene, addr string, control func(fd int) error) *net.TCPList
 	}}
 	lc.SetMultipathTCP(false)
 	l, err := lc.Listen(context.Background(), "tcp", addr)
-	check(err)
+	edge.Check(err, "listen")
 	s.Name(l.Addr(), "server")
 	return l.(*net.TCPListener)
 }
@@ -128,4 +128,5 @@ func sockopt(c syscall.Conn, opt int) int {
 	return v
 }
 
-func check(err error) { edge.Check(err, "unexpected error") }
+// check ends the program on an error, saying where it happened.
+func check(err error) { edge.CheckCaller(err) }

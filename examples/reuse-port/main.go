@@ -33,7 +33,7 @@ func main() {
 		edge.Println("over a TIME_WAIT, both without SO_REUSEADDR, both with SO_REUSEPORT:")
 		noAddr := opts{noReuseAddr: true, reusePort: true}
 		ln, err := listen(s, "127.0.0.1:0", noAddr)
-		check(err)
+		edge.Check(err, "listen")
 		client := s.Dial("client", ln.Addr())
 		server := s.Accept(ln, "server")
 		check(ln.Close())
@@ -58,7 +58,7 @@ type opts struct{ noReuseAddr, reusePort bool }
 func twoListeners(s *edge.Scene, first, second opts) {
 	//tcpedges:show
 	ln1, err := listen(s, "127.0.0.1:0", first)
-	check(err)
+	edge.Check(err, "listen")
 	defer ln1.Close()
 	ln2, err := listen(s, ln1.Addr().String(), second)
 	//tcpedges:end
@@ -105,4 +105,5 @@ func state(ln *net.TCPListener) string {
 	return st
 }
 
-func check(err error) { edge.Check(err, "unexpected error") }
+// check ends the program on an error, saying where it happened.
+func check(err error) { edge.CheckCaller(err) }

@@ -30,7 +30,7 @@ func main() {
 		// (sk_acceptq_is_full is "more than backlog"). Nobody
 		// accepts.
 		ln, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM, 0)
-		check(err)
+		edge.Check(err, "socket")
 		defer unix.Close(ln)
 		check(unix.Bind(ln, &unix.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}))
 		check(unix.Listen(ln, 0))
@@ -57,7 +57,7 @@ func main() {
 		//tcpedges:show
 		edge.Println("client2: setsockopt(TCP_DEFER_ACCEPT, 1), connect()")
 		c, err := d.Dial("tcp4", server.String())
-		check(err)
+		edge.Check(err, "connect")
 		late := s.End("client2", c.(*net.TCPConn))
 		edge.Println("client2: connect() returned, its ACK held back")
 
@@ -65,7 +65,7 @@ func main() {
 		// handshake at once and fills the queue. It has no role,
 		// so its segments are left out of the capture.
 		first, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM, 0)
-		check(err)
+		edge.Check(err, "socket")
 		defer unix.Close(first)
 		check(unix.Connect(first, sa))
 		edge.Println("client1: connect() returned; the accept queue is full")
@@ -88,10 +88,11 @@ func main() {
 
 		// The connection in the queue is fine.
 		fd, _, err := unix.Accept(ln)
-		check(err)
+		edge.Check(err, "accept")
 		unix.Close(fd)
 		edge.Println("server: accept() returns client1's connection")
 	})
 }
 
-func check(err error) { edge.Check(err, "unexpected error") }
+// check ends the program on an error, saying where it happened.
+func check(err error) { edge.CheckCaller(err) }

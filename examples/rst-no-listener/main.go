@@ -8,6 +8,7 @@ package main
 import (
 	"errors"
 	"net"
+	"os"
 	"syscall"
 
 	"golang.org/x/sys/unix"
@@ -23,7 +24,7 @@ func main() {
 	// A socket bound to 127.0.0.1 on a port the kernel picks, and no
 	// listen(): the port is ours, and nobody accepts on it.
 	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM, 0)
-	check(err)
+	edge.Check(err, "socket")
 	defer unix.Close(fd)
 	check(unix.Bind(fd, &unix.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}))
 	sa, err := unix.Getsockname(fd)
@@ -49,6 +50,9 @@ func main() {
 	//tcpedges:show
 	edge.Println("client: connect()")
 	_, err = d.Dial("tcp4", server.String())
+	if se := new(os.SyscallError); !errors.As(err, &se) || se.Syscall != "connect" {
+		edge.Fatalf("client: net.Dial: %v, where the story needs its connect(2) refused", err)
+	}
 	// The RST came back in answer to the SYN (tcp_v4_send_reset, in
 	// tcp_v4_rcv when no socket matches) before Dial returned.
 	s.PrintSegments()
@@ -65,4 +69,5 @@ func main() {
 	edge.Printf("server: %s, SO_ERROR %d\n", st, soerr)
 }
 
-func check(err error) { edge.Check(err, "unexpected error") }
+// check ends the program on an error, saying where it happened.
+func check(err error) { edge.CheckCaller(err) }

@@ -6,6 +6,7 @@
 package main
 
 import (
+	"errors"
 	"net"
 	"syscall"
 
@@ -21,8 +22,8 @@ func main() {
 		ln := s.Listen("server")
 		ln.Close()
 		_, err := net.DialTCP("tcp", nil, ln.Addr().(*net.TCPAddr))
-		if err == nil {
-			edge.Fatalf("connect succeeded")
+		if !errors.Is(err, syscall.ECONNREFUSED) {
+			edge.Fatalf("connect to the closed port: %v, where the story needs ECONNREFUSED", err)
 		}
 	})
 	//tcpedges:show
@@ -63,7 +64,7 @@ func main() {
 	})
 	count("6. accept queue full, tcp_abort_on_overflow 1", []string{"net.ipv4.tcp_abort_on_overflow", "1"}, func(s *edge.Scene) {
 		ln, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM, 0)
-		check(err)
+		edge.Check(err, "socket")
 		defer unix.Close(ln)
 		check(unix.Bind(ln, &unix.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}))
 		check(unix.Listen(ln, 0))
@@ -78,7 +79,7 @@ func main() {
 			})
 		}}
 		c2, err := d.Dial("tcp4", addr.String())
-		check(err)
+		edge.Check(err, "connect")
 		late := s.End("client2", c2.(*net.TCPConn))
 		defer late.Close()
 		c1, err := net.DialTCP("tcp4", nil, addr)
@@ -90,7 +91,7 @@ func main() {
 		// Accept client1, so that closing the listener resets
 		// nothing (see the last cause).
 		fd, _, err := unix.Accept(ln)
-		check(err)
+		edge.Check(err, "accept")
 		unix.Close(fd)
 	})
 	// TCP_LINGER2 < 0: an orphan must not wait in FIN_WAIT2 for the
@@ -148,4 +149,5 @@ func pair(s *edge.Scene) (client, server *edge.End) {
 	return client, s.Accept(ln, "server")
 }
 
-func check(err error) { edge.Check(err, "unexpected error") }
+// check ends the program on an error, saying where it happened.
+func check(err error) { edge.CheckCaller(err) }

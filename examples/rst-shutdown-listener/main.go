@@ -52,4 +52,5 @@ func main() {
 	edge.Printf("client: conn.Read = %d, err %s\n", n, s.Describe(err))
 }
 
-func check(err error) { edge.Check(err, "unexpected error") }
+// check ends the program on an error, saying where it happened.
+func check(err error) { edge.CheckCaller(err) }

@@ -73,6 +73,7 @@ func catchSignals() {
 		go func() {
 			s := <-c
 			fmt.Fprintf(os.Stderr, "%s: interrupted by %v\n", Name(), s)
+			quiet()
 			Exit(128 + int(s.(syscall.Signal)))
 		}()
 	})
@@ -105,8 +106,12 @@ func Exit(code int) {
 }
 
 // Fatalf prints "name: message" on stderr and exits with status 1.
+// Once the program is ending (interrupted, say), it prints nothing:
+// the failure is a consequence of the ending, not news.
 func Fatalf(format string, args ...any) {
-	fmt.Fprintf(os.Stderr, "%s: %s\n", Name(), fmt.Sprintf(format, args...))
+	if !exiting.Load() {
+		fmt.Fprintf(os.Stderr, "%s: %s\n", Name(), fmt.Sprintf(format, args...))
+	}
 	Exit(1)
 }
 

@@ -16,12 +16,12 @@ import (
 //
 // The namespace has no name, so nothing outside the program can find
 // or keep it: the kernel removes it, with every interface in it, once
-// the program has closed its handle and its sockets: on [Host.Close],
-// and on every exit — normal, [Fatalf], SIGINT, SIGTERM, even SIGKILL
-// — since the kernel closes what a process held when it ends. So no
-// clean-up needs registering for a host, and none runs behind the back
-// of code still using it when SIGINT arrives. The namespace the
-// program started in is never changed.
+// the program has let go of it and no socket is left in it. Sockets
+// can outlive the program that closed them (an orphan in FIN_WAIT1
+// or LAST_ACK lives for its timers), so [Host.Close], SIGINT, SIGTERM
+// and [Fatalf] destroy those left in the host; after SIGKILL they are
+// left to their timers. The namespace the program started in is never
+// changed.
 type Host struct {
 	Name string
 	ns   netns.NsHandle
@@ -53,6 +53,9 @@ func NewHost(name string) *Host {
 	nl, err := netlink.NewHandleAt(ns)
 	Check(err, "netlink in host "+name)
 	h := &Host{Name: name, ns: ns, nl: nl}
+	// On SIGINT, SIGTERM or Fatalf, the sockets left in the host go
+	// too; the descriptors go with the process.
+	AtExit(h.destroySockets)
 	lo, err := nl.LinkByName("lo")
 	Check(err, name+": find lo")
 	Check(nl.LinkSetUp(lo), name+": set lo up")
@@ -92,6 +95,7 @@ func (h *Host) Do(f func()) {
 			}()
 			f()
 		}()
+		stayIfEnding()
 		return netns.Set(orig)
 	})
 	Check(err, "switch to host "+h.Name)
@@ -109,10 +113,13 @@ func (h *Host) Sysctl(key, value string) {
 	})
 }
 
-// Close removes the host, as far as this program holds it: the
-// kernel frees the namespace when its last socket is closed too.
+// Close removes the host at once: it destroys the sockets left in it
+// (orphans included, which would otherwise keep it for a minute or
+// two) and lets go of the namespace, which the kernel then frees.
 func (h *Host) Close() {
+	stayIfEnding()
 	if h.nl != nil {
+		h.destroySockets()
 		h.nl.Close()
 		h.ns.Close()
 		h.nl = nil

@@ -37,15 +37,23 @@ const sandboxEnv = "TCPEDGES_SANDBOX"
 // (unshare(2) says EINVAL), and a Go program always has: hence a new
 // process, not unshare.
 func enterSandbox() {
-	if os.Getenv(sandboxEnv) == "1" {
+	switch os.Getenv(sandboxEnv) {
+	case "new":
+		// The copy, in its new namespace: lo is down there.
 		loUp()
+		os.Setenv(sandboxEnv, "1")
+		return
+	case "1":
+		// Started by a program in its own namespace already (a child
+		// an example runs), or told by a test that its namespace is
+		// the one to use, as it is.
 		return
 	}
 	self, err := os.Executable()
 	Check(err, "find the program's own file")
 	cmd := exec.Command(self, os.Args[1:]...)
 	cmd.Args[0] = os.Args[0]
-	cmd.Env = append(os.Environ(), sandboxEnv+"=1")
+	cmd.Env = append(os.Environ(), sandboxEnv+"=new")
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
 	attr := &syscall.SysProcAttr{
 		Cloneflags: syscall.CLONE_NEWNET,

@@ -145,6 +145,7 @@ func (s *Scene) Describe(err error) string {
 // Close ends the capture and sock_diag. Sockets are the example's to
 // close.
 func (s *Scene) Close() {
+	stayIfEnding()
 	if s.capture != nil {
 		s.capture.Close()
 	}
