@@ -120,7 +120,11 @@ func goTool() string {
 	return filepath.Join(runtime.GOROOT(), "bin", "go")
 }
 
+// The tests that run examples run side by side, after those that
+// watch the machine for what an example leaves behind (lab_test.go),
+// which must see no other example running.
 func TestScripts(t *testing.T) {
+	t.Parallel()
 	usesExamples(t)
 	// An example runs in namespaces of its own (edge.ParseFlags); where
 	// the kernel refuses them to a user, no script can run. That is a
@@ -189,6 +193,7 @@ func TestExamplesDoNotSleep(t *testing.T) {
 // argument with one sentence on stderr, nothing on stdout and status 2,
 // before it does anything.
 func TestEveryExampleRejectsBadUsage(t *testing.T) {
+	t.Parallel()
 	usesExamples(t)
 	entries, err := os.ReadDir(binDir)
 	if err != nil {
@@ -217,6 +222,7 @@ func TestEveryExampleRejectsBadUsage(t *testing.T) {
 // Every example's -h says in a sentence what it shows and which chapter
 // it belongs to, then its usage, with status 0.
 func TestEveryExampleSaysWhatItShows(t *testing.T) {
+	t.Parallel()
 	usesExamples(t)
 	entries, err := os.ReadDir(binDir)
 	if err != nil {

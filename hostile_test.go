@@ -71,6 +71,7 @@ func storyOrSentence(t *testing.T, name, conditions string, r nsprobe.Result) {
 // Issue 19, item 1: rst-myths-exit waits for its child's connection
 // and for its child's end, both of which may never come.
 func TestRstMythsExitEndsWhenItsChildCannotConnect(t *testing.T) {
+	t.Parallel()
 	for _, c := range []struct{ name, shell string }{
 		{"lo down", ""},
 		{"two local ports", "ip link set lo up; sysctl -qw net.ipv4.ip_local_port_range='40000 40001'"},
@@ -88,6 +89,7 @@ func TestRstMythsExitEndsWhenItsChildCannotConnect(t *testing.T) {
 }
 
 func TestRstMythsExitWithSIGINTIgnored(t *testing.T) {
+	t.Parallel()
 	r := run(t, "rst-myths-exit", nsprobe.Spec{Shell: "ip link set lo up; trap '' INT"})
 	storyOrSentence(t, "rst-myths-exit", "SIGINT ignored", r)
 	if r.Status != 0 {
@@ -98,6 +100,7 @@ func TestRstMythsExitWithSIGINTIgnored(t *testing.T) {
 // Issue 19, item 2: with few local ports, connect-nonblocking's client
 // was given the "closed" port and connected to itself.
 func TestConnectNonblockingNeverTellsAnotherStory(t *testing.T) {
+	t.Parallel()
 	for _, last := range []int{40001, 40002, 40003, 40005, 40007} {
 		shell := "export TCPEDGES_SANDBOX=1; ip link set lo up; sysctl -qw net.ipv4.ip_local_port_range='40000 " + itoa(last) + "'"
 		r := run(t, "connect-nonblocking", nsprobe.Spec{Shell: shell})
@@ -111,6 +114,7 @@ func TestConnectNonblockingNeverTellsAnotherStory(t *testing.T) {
 // for a minute or two. The observable is the kernel's count of network
 // namespaces charged to the run's user namespace (see nsprobe).
 func TestLabNamespacesGoWhenTheExampleEnds(t *testing.T) {
+	t.Parallel()
 	for _, c := range []struct {
 		name, interruptAt string
 	}{
@@ -145,6 +149,7 @@ func TestLabNamespacesGoWhenTheExampleEnds(t *testing.T) {
 // time (here: the example stopped for a while just after its first
 // write) must not make it tell another story with status 0.
 func TestHostICMPEstablishedWhenSlow(t *testing.T) {
+	t.Parallel()
 	for _, stop := range []time.Duration{600 * time.Millisecond, 1500 * time.Millisecond, 2500 * time.Millisecond, 3500 * time.Millisecond} {
 		t.Run(stop.String(), func(t *testing.T) {
 			t.Parallel()
@@ -171,7 +176,7 @@ func TestFailuresNameTheirStep(t *testing.T) {
 	}
 	jobs := make(chan job)
 	var wg sync.WaitGroup
-	for range 8 {
+	for range 12 {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -187,7 +192,7 @@ func TestFailuresNameTheirStep(t *testing.T) {
 		}()
 	}
 	// Below 10, Go's runtime itself cannot start (netpollinit).
-	for _, limit := range []int{10, 12, 14, 16, 20, 24} {
+	for _, limit := range []int{10, 13, 16, 20} {
 		for _, n := range names {
 			jobs <- job{filepath.Base(n), limit}
 		}
