@@ -90,7 +90,7 @@ type kernel struct {
 // release: 6.1.0-57-amd64, 6.12.117+deb12-amd64, 7.3.4+deb13-amd64.
 // It leaves out the cloud and realtime flavours, debug symbols and
 // meta-packages (linux-image-6.12-amd64).
-var releaseRE = regexp.MustCompile(`^linux-image-(\d+\.\d+[.-]\d[0-9a-z.+~-]*-amd64)(-unsigned)?$`)
+var releaseRE = regexp.MustCompile(`^linux-image-(\d+\.\d+\.\d+(?:-\d+)?(?:\+deb\d+(?:\.\d+)?)?-amd64)(-unsigned)?$`)
 
 // matches reports whether a release is one a spec asks for. "newest"
 // asks for any; a spec with a * is a glob (6.12.*+deb12-amd64);

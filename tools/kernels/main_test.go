@@ -1,0 +1,86 @@
+package main
+
+import (
+	"errors"
+	"strings"
+	"testing"
+)
+
+func TestReleaseOfPackage(t *testing.T) {
+	for name, want := range map[string]string{
+		"linux-image-6.1.0-57-amd64":             "6.1.0-57-amd64",
+		"linux-image-6.12.117+deb12-amd64":       "6.12.117+deb12-amd64",
+		"linux-image-6.12.115+deb13.1-amd64":     "6.12.115+deb13.1-amd64",
+		"linux-image-7.3.4+deb13-amd64":          "7.3.4+deb13-amd64",
+		"linux-image-6.12-amd64":                 "", // meta-package
+		"linux-image-amd64":                      "",
+		"linux-image-6.1.0-57-cloud-amd64":       "",
+		"linux-image-6.1.0-57-rt-amd64":          "",
+		"linux-image-6.12.117+deb12-amd64-dbg":   "",
+		"linux-image-6.1.0-57-amd64-unsigned":    "6.1.0-57-amd64",
+		"linux-image-6.12-cloud-amd64-dbg":       "",
+		"linux-image-6.18.15+deb13-cloud-amd64":  "",
+		"linux-image-6.18.15+deb13-rt-amd64-dbg": "",
+	} {
+		got := ""
+		if m := releaseRE.FindStringSubmatch(name); m != nil {
+			got = m[1]
+		}
+		if got != want {
+			t.Errorf("release of %s = %q, want %q", name, got, want)
+		}
+	}
+}
+
+func TestMatches(t *testing.T) {
+	for _, c := range []struct {
+		spec, release string
+		want          bool
+	}{
+		{"6.1", "6.1.0-57-amd64", true},
+		{"6.1", "6.12.117+deb12-amd64", false},
+		{"6.12", "6.12.117+deb12-amd64", true},
+		{"6.12", "6.12.118+deb13-amd64", true},
+		{"6.12.*+deb12-amd64", "6.12.117+deb12-amd64", true},
+		{"6.12.*+deb12-amd64", "6.12.118+deb13-amd64", false},
+		{"6.18", "6.18.15+deb13-amd64", true},
+		{"7", "7.3.4+deb13-amd64", true},
+		{"7.3.4+deb13-amd64", "7.3.4+deb13-amd64", true},
+		{"newest", "7.3.4+deb13-amd64", true},
+	} {
+		if got := matches(c.spec, c.release); got != c.want {
+			t.Errorf("matches(%q, %q) = %v, want %v", c.spec, c.release, got, c.want)
+		}
+	}
+}
+
+// What is missing is said in one sentence, with where to get it.
+func TestMissingSaysWhatInOneSentence(t *testing.T) {
+	all := func(string) (string, error) { return "/usr/bin/x", nil }
+	if m := missing(all); m != "" {
+		t.Errorf("with everything present: %q", m)
+	}
+	noQemu := func(p string) (string, error) {
+		if p == "qemu-system-x86_64" || p == "vng" {
+			return "", errors.New("not found")
+		}
+		return "/usr/bin/" + p, nil
+	}
+	m := missing(noQemu)
+	if !strings.HasPrefix(m, "cannot boot another kernel without qemu-system-x86_64 (from the qemu-system-x86 package), vng (from the virtme-ng package") ||
+		strings.Contains(m, "\n") {
+		t.Errorf("without qemu and virtme-ng: %q", m)
+	}
+}
+
+// Runs that agree are one outcome; a race shows as several.
+func TestOutcomes(t *testing.T) {
+	same := run{Scripts: map[string]result{"a": {Status: "pass"}}}
+	other := run{Scripts: map[string]result{"a": {Status: "differs", Script: "x"}}}
+	failed := run{Scripts: map[string]result{"a": {Status: "fail", Log: "took 1s"}}}
+	failedAgain := run{Scripts: map[string]result{"a": {Status: "fail", Log: "took 2s"}}}
+	o, n := outcomesOf([]run{same, other, same, failed, failedAgain}, "a")
+	if len(o) != 3 || n[0] != 2 || n[1] != 1 || n[2] != 2 {
+		t.Errorf("outcomes %v, counts %v; want pass ×2, differs ×1, fail ×2", o, n)
+	}
+}
