@@ -52,6 +52,7 @@ var (
 	useKVM   = flag.Bool("kvm", false, "use KVM instead of software emulation")
 	cacheDir = flag.String("cache", defaultCache(), "folder for Debian's package lists and the unpacked kernels")
 	jsonOut  = flag.String("json", "", "also write every run's results, as JSON, to this file")
+	from     = flag.String("from", "", "boot nothing: report the results a -json run wrote to this file")
 )
 
 func defaultCache() string {
@@ -81,7 +82,11 @@ func main() {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	same, err := runAll(ctx, versions)
+	runner := runAll
+	if *from != "" {
+		runner = func(context.Context, []string) (bool, error) { return reportFile(*from) }
+	}
+	same, err := runner(ctx, versions)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "kernels:", err)
 		os.Exit(1)
@@ -178,6 +183,7 @@ func runAll(ctx context.Context, versions []string) (bool, error) {
 			return false, errors.New("interrupted")
 		}
 	}
+	matrix(os.Stdout, b, all)
 	if *jsonOut != "" {
 		data, err := json.MarshalIndent(all, "", "\t")
 		if err != nil {
@@ -313,4 +319,84 @@ func lastLines(s string, n int) string {
 		lines = lines[len(lines)-n:]
 	}
 	return strings.Join(lines, "")
+}
+
+// matrix prints, for every example that was not the same as pinned on
+// every kernel, one line with a mark per kernel: = same as pinned in
+// every run, ≠ the same other output in every run (the kernel's own),
+// ~ more than one outcome over the runs (a race), ✗ failed, skipped
+// or missing in every run, ? not run.
+func matrix(w *os.File, b book, all []kernelRun) {
+	names := make([]string, 0, len(b.scripts))
+	for name := range b.scripts {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	var head strings.Builder
+	fmt.Fprintf(&head, "%-32s", "example")
+	for _, kr := range all {
+		fmt.Fprintf(&head, " %-22s", kr.Kernel.Release)
+	}
+	fmt.Fprintf(w, "\n== matrix (= same as pinned, ≠ differs in every run, ~ varies, ✗ fails)\n%s\n", strings.TrimRight(head.String(), " "))
+	shown := 0
+	for _, name := range names {
+		var line strings.Builder
+		fmt.Fprintf(&line, "%-32s", name)
+		allSame := true
+		for _, kr := range all {
+			mark := mark(kr.Runs, name)
+			if mark != "=" {
+				allSame = false
+			}
+			fmt.Fprintf(&line, " %-22s", fmt.Sprintf("%s (%d runs)", mark, len(kr.Runs)))
+		}
+		if !allSame {
+			fmt.Fprintln(w, strings.TrimRight(line.String(), " "))
+			shown++
+		}
+	}
+	fmt.Fprintf(w, "%d of %d examples the same as pinned on every kernel, in every run\n", len(names)-shown, len(names))
+}
+
+func mark(runs []run, name string) string {
+	if len(runs) == 0 {
+		return "?"
+	}
+	outcomes, _ := outcomesOf(runs, name)
+	switch {
+	case len(outcomes) > 1:
+		return "~"
+	case outcomes[0].Status == "pass":
+		return "="
+	case outcomes[0].Status == "differs":
+		return "≠"
+	}
+	return "✗"
+}
+
+// reportFile reports the results of an earlier run, against the
+// scripts as they are pinned now.
+func reportFile(path string) (bool, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return false, err
+	}
+	var all []kernelRun
+	if err := json.Unmarshal(data, &all); err != nil {
+		return false, fmt.Errorf("%s: %v", path, err)
+	}
+	scripts, err := loadScripts(".")
+	if err != nil {
+		return false, err
+	}
+	b := book{scripts: scripts}
+	same := true
+	for _, kr := range all {
+		fmt.Printf("== %s: %s %s\n", kr.Kernel.Spec, kr.Kernel.Package, kr.Kernel.Version)
+		if !report(os.Stdout, b, kr) {
+			same = false
+		}
+	}
+	matrix(os.Stdout, b, all)
+	return same, nil
 }

@@ -28,7 +28,7 @@ type book struct {
 // build compiles the book into dir: static binaries, as a guest's
 // kernel is not the one they were built on.
 func build(root, dir string) (book, error) {
-	b := book{test: filepath.Join(dir, "book.test"), bin: filepath.Join(dir, "bin"), scripts: map[string][]byte{}}
+	b := book{test: filepath.Join(dir, "book.test"), bin: filepath.Join(dir, "bin")}
 	env := append(os.Environ(), "CGO_ENABLED=0")
 	for _, args := range [][]string{
 		{"test", "-c", "-o", b.test, "."},
@@ -40,18 +40,26 @@ func build(root, dir string) (book, error) {
 			return b, fmt.Errorf("go %s: %s", args[0], lastError(out, err))
 		}
 	}
+	var err error
+	b.scripts, err = loadScripts(root)
+	return b, err
+}
+
+// loadScripts reads the pinned scripts, testdata/<name>.txtar, by name.
+func loadScripts(root string) (map[string][]byte, error) {
+	scripts := map[string][]byte{}
 	paths, _ := filepath.Glob(filepath.Join(root, "testdata", "*.txtar"))
 	for _, p := range paths {
 		data, err := os.ReadFile(p)
 		if err != nil {
-			return b, err
+			return nil, err
 		}
-		b.scripts[strings.TrimSuffix(filepath.Base(p), ".txtar")] = data
+		scripts[strings.TrimSuffix(filepath.Base(p), ".txtar")] = data
 	}
-	if len(b.scripts) == 0 {
-		return b, fmt.Errorf("no scripts in %s", filepath.Join(root, "testdata"))
+	if len(scripts) == 0 {
+		return nil, fmt.Errorf("no scripts in %s", filepath.Join(root, "testdata"))
 	}
-	return b, nil
+	return scripts, nil
 }
 
 // guestScript runs the book n times in the guest, each run in its own
