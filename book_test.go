@@ -79,12 +79,16 @@ func TestScripts(t *testing.T) {
 		RequireUniqueNames:  true,
 		Setup: func(env *testscript.Env) error {
 			env.Setenv("PATH", binDir+string(os.PathListSeparator)+env.Getenv("PATH"))
+			noteKernel(env)
 			return nil
 		},
 		Condition: func(cond string) (bool, error) {
 			switch cond {
 			case "root":
 				return os.Geteuid() == 0, nil
+			}
+			if ok, handled, err := kernelCondition(cond, kernelRelease()); handled {
+				return ok, err
 			}
 			return false, fmt.Errorf("unknown condition %q", cond)
 		},

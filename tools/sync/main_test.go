@@ -260,3 +260,14 @@ func TestWrap(t *testing.T) {
 		t.Errorf("wrap: %q, want %q", got, want)
 	}
 }
+
+// A cmp behind a condition on the kernel shows the same command.
+func TestCommandBehindKernelCondition(t *testing.T) {
+	script := "[!root] skip 'needs root'\nexec hello -v\n[kernel:6.1] cmp stdout want-6.1\n[!kernel:6.1] cmp stdout want\n"
+	for _, file := range []string{"want", "want-6.1"} {
+		got, err := command([]byte(script), file)
+		if want := "go run -exec sudo ./examples/hello -v"; err != nil || got != want {
+			t.Errorf("command for %s = %q, %v; want %q", file, got, err, want)
+		}
+	}
+}
