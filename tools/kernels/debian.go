@@ -56,18 +56,19 @@ func (a archive) update() error {
 	}
 	out, err := a.command("apt-get", "update", "--error-on=any").CombinedOutput()
 	if err != nil {
-		return fmt.Errorf("cannot read Debian's package lists (is deb.debian.org reachable?): %s", lastError(out, err))
+		return fmt.Errorf("cannot read Debian's package lists (is deb.debian.org reachable?): %s", firstError(out, err))
 	}
 	return nil
 }
 
-// lastError is the most telling line of a failed command's output: its
-// last error line, else its last line.
-func lastError(out []byte, err error) string {
+// firstError is the most telling line of a failed command's output:
+// apt's first error (the later ones repeat it for the other suites, or
+// sum up), else the last line.
+func firstError(out []byte, err error) string {
 	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
-	for i := len(lines) - 1; i >= 0; i-- {
-		if strings.HasPrefix(lines[i], "E: ") || strings.HasPrefix(lines[i], "Err:") {
-			return strings.TrimSpace(lines[i])
+	for _, l := range lines {
+		if strings.HasPrefix(l, "E: ") {
+			return strings.TrimSpace(strings.TrimPrefix(l, "E: "))
 		}
 	}
 	if l := lines[len(lines)-1]; l != "" {
@@ -226,12 +227,12 @@ func (a archive) unpack(k kernel, dir string) (string, error) {
 	get := a.command("apt-get", append([]string{"download"}, k.Debs...)...)
 	get.Dir = debs
 	if out, err := get.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("cannot download %s from Debian: %s", strings.Join(k.Debs, ", "), lastError(out, err))
+		return "", fmt.Errorf("cannot download %s from Debian: %s", strings.Join(k.Debs, ", "), firstError(out, err))
 	}
 	files, _ := filepath.Glob(filepath.Join(debs, "*.deb"))
 	for _, f := range files {
 		if out, err := exec.Command("dpkg-deb", "-x", f, root).CombinedOutput(); err != nil {
-			return "", fmt.Errorf("dpkg-deb -x %s: %s", filepath.Base(f), lastError(out, err))
+			return "", fmt.Errorf("dpkg-deb -x %s: %s", filepath.Base(f), firstError(out, err))
 		}
 	}
 	// Debian 13's packages put the modules in usr/lib only: give the

@@ -98,28 +98,28 @@ func main() {
 
 // needs are the programs the tool runs, and where a reader gets each.
 var needs = []struct{ program, from string }{
-	{"go", "Go (https://go.dev/dl/)"},
-	{"apt-get", "Debian's or Ubuntu's apt"},
-	{"dpkg-deb", "Debian's or Ubuntu's dpkg"},
-	{"depmod", "the kmod package"},
-	{"qemu-system-x86_64", "the qemu-system-x86 package"},
-	{"busybox", "the busybox-static package (virtme-ng puts it in the guest's initramfs)"},
-	{"vng", "the virtme-ng package (Debian 13 and Ubuntu have it; on Debian 12, apt-get download it from trixie and apt-get install ./virtme-ng_*.deb)"},
+	{"go", "Go"},
+	{"apt-get", "apt"},
+	{"dpkg-deb", "dpkg"},
+	{"depmod", "kmod"},
+	{"qemu-system-x86_64", "qemu-system-x86"},
+	{"busybox", "busybox-static"}, // for virtme-ng's initramfs
+	{"vng", "virtme-ng, in Debian 13 and Ubuntu, or on Debian 12 from trixie by apt-get download and apt-get install ./virtme-ng_*.deb"},
 }
 
 // missing names, in one sentence, what the machine lacks to run a
-// kernel, or returns "".
+// kernel, and the package that has each, or returns "".
 func missing(lookPath func(string) (string, error)) string {
 	var lack []string
 	for _, n := range needs {
 		if _, err := lookPath(n.program); err != nil {
-			lack = append(lack, fmt.Sprintf("%s (from %s)", n.program, n.from))
+			lack = append(lack, fmt.Sprintf("%s (%s)", n.program, n.from))
 		}
 	}
 	if len(lack) == 0 {
 		return ""
 	}
-	return "cannot boot another kernel without " + strings.Join(lack, ", ")
+	return "cannot boot another kernel without " + strings.Join(lack, "; ")
 }
 
 func runAll(ctx context.Context, versions []string) (bool, error) {

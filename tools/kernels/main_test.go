@@ -67,7 +67,7 @@ func TestMissingSaysWhatInOneSentence(t *testing.T) {
 		return "/usr/bin/" + p, nil
 	}
 	m := missing(noQemu)
-	if !strings.HasPrefix(m, "cannot boot another kernel without qemu-system-x86_64 (from the qemu-system-x86 package), vng (from the virtme-ng package") ||
+	if !strings.HasPrefix(m, "cannot boot another kernel without qemu-system-x86_64 (qemu-system-x86); vng (virtme-ng, in Debian 13 and Ubuntu") ||
 		strings.Contains(m, "\n") {
 		t.Errorf("without qemu and virtme-ng: %q", m)
 	}
@@ -82,5 +82,20 @@ func TestOutcomes(t *testing.T) {
 	o, n := outcomesOf([]run{same, other, same, failed, failedAgain}, "a")
 	if len(o) != 3 || n[0] != 2 || n[1] != 1 || n[2] != 2 {
 		t.Errorf("outcomes %v, counts %v; want pass ×2, differs ×1, fail ×2", o, n)
+	}
+}
+
+// A failed apt says why in its first error line.
+func TestFirstError(t *testing.T) {
+	out := "Err:1 http://deb.debian.org/debian bookworm InRelease\n" +
+		"  Temporary failure resolving 'deb.debian.org'\n" +
+		"E: Failed to fetch http://deb.debian.org/debian/dists/bookworm/InRelease  Temporary failure resolving 'deb.debian.org'\n" +
+		"E: Some index files failed to download. They have been ignored, or old ones used instead.\n"
+	want := "Failed to fetch http://deb.debian.org/debian/dists/bookworm/InRelease  Temporary failure resolving 'deb.debian.org'"
+	if got := firstError([]byte(out), errors.New("exit status 100")); got != want {
+		t.Errorf("firstError = %q, want %q", got, want)
+	}
+	if got := firstError([]byte("dpkg-deb: error: not a Debian archive\n"), nil); got != "dpkg-deb: error: not a Debian archive" {
+		t.Errorf("firstError without E: = %q", got)
 	}
 }

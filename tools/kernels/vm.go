@@ -37,7 +37,7 @@ func build(root, dir string) (book, error) {
 		cmd := exec.Command("go", args...)
 		cmd.Dir, cmd.Env = root, env
 		if out, err := cmd.CombinedOutput(); err != nil {
-			return b, fmt.Errorf("go %s: %s", args[0], lastError(out, err))
+			return b, fmt.Errorf("go %s: %s", args[0], firstError(out, err))
 		}
 	}
 	var err error
