@@ -52,7 +52,7 @@ var (
 	useKVM   = flag.Bool("kvm", false, "use KVM instead of software emulation")
 	cacheDir = flag.String("cache", defaultCache(), "folder for Debian's package lists and the unpacked kernels")
 	jsonOut  = flag.String("json", "", "also write every run's results, as JSON, to this file")
-	from     = flag.String("from", "", "boot nothing: report the results a -json run wrote to this file")
+	from     = flag.String("from", "", "boot nothing: report the results -json wrote to these files (comma-separated)")
 )
 
 func defaultCache() string {
@@ -374,16 +374,20 @@ func mark(runs []run, name string) string {
 	return "✗"
 }
 
-// reportFile reports the results of an earlier run, against the
-// scripts as they are pinned now.
-func reportFile(path string) (bool, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return false, err
-	}
+// reportFile reports the results of earlier runs, from one or more
+// files that -json wrote, against the scripts as they are pinned now.
+func reportFile(paths string) (bool, error) {
 	var all []kernelRun
-	if err := json.Unmarshal(data, &all); err != nil {
-		return false, fmt.Errorf("%s: %v", path, err)
+	for _, path := range strings.Split(paths, ",") {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return false, err
+		}
+		var runs []kernelRun
+		if err := json.Unmarshal(data, &runs); err != nil {
+			return false, fmt.Errorf("%s: %v", path, err)
+		}
+		all = append(all, runs...)
 	}
 	scripts, err := loadScripts(".")
 	if err != nil {
