@@ -15,7 +15,9 @@
 //
 // Usage:
 //
-//	go run ./tools/kernels [-n runs] [-timeout d] [-kvm] [-json file] [version...]
+//	go run ./tools/kernels [-n runs] [-timeout d] [-kvm] [-json file] [-write page] [version...]
+//	go run ./tools/kernels -from file[,file] [-write page]   report saved runs again
+//	go run ./tools/kernels -check page                       is the appendix page up to date?
 //
 // The default versions are 6.1 (Debian 12), 6.12 (Debian 13, the LTS),
 // 6.18 (the kernel the outputs are pinned on, booted the same way as
@@ -53,6 +55,8 @@ var (
 	cacheDir = flag.String("cache", defaultCache(), "folder for Debian's package lists and the unpacked kernels")
 	jsonOut  = flag.String("json", "", "also write every run's results, as JSON, to this file")
 	from     = flag.String("from", "", "boot nothing: report the results -json wrote to these files (comma-separated)")
+	write    = flag.String("write", "", "also write the results as the appendix page FILE, and its record FILE.json")
+	check    = flag.String("check", "", "boot nothing: exit 1 if the appendix page FILE is not what its record makes, or testdata changed since")
 )
 
 func defaultCache() string {
@@ -65,7 +69,7 @@ func defaultCache() string {
 
 func main() {
 	flag.Usage = func() {
-		fmt.Fprintln(os.Stderr, "usage: kernels [-n runs] [-timeout d] [-kvm] [-cache dir] [-json file] [version...]")
+		fmt.Fprintln(os.Stderr, "usage: kernels [-n runs] [-timeout d] [-kvm] [-cache dir] [-json file] [-write page] [version...]\n       kernels -from file[,file] [-write page]\n       kernels -check page")
 		flag.PrintDefaults()
 	}
 	flag.Parse()
@@ -83,7 +87,16 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	runner := runAll
-	if *from != "" {
+	switch {
+	case *check != "":
+		runner = func(context.Context, []string) (bool, error) {
+			scripts, err := loadScripts(".")
+			if err != nil {
+				return false, err
+			}
+			return true, checkAppendix(*check, scripts)
+		}
+	case *from != "":
 		runner = func(context.Context, []string) (bool, error) { return reportFile(*from) }
 	}
 	same, err := runner(ctx, versions)
@@ -170,7 +183,7 @@ func runAll(ctx context.Context, versions []string) (bool, error) {
 		}
 		kr, err := boot(kctx, b, img, dir, *runs, *useKVM)
 		cancel()
-		kr.Kernel = k
+		kr.Kernel, kr.Pinned = k, digests(b.scripts)
 		all = append(all, kr)
 		if !report(os.Stdout, b, kr) {
 			same = false
@@ -184,6 +197,11 @@ func runAll(ctx context.Context, versions []string) (bool, error) {
 		}
 	}
 	matrix(os.Stdout, b, all)
+	if *write != "" {
+		if err := writeAppendix(*write, b, all); err != nil {
+			return false, err
+		}
+	}
 	if *jsonOut != "" {
 		data, err := json.MarshalIndent(all, "", "\t")
 		if err != nil {
@@ -204,6 +222,8 @@ type kernelRun struct {
 	Boot   time.Duration `json:"boot"`  // from starting virtme-ng to the guest's first command
 	Took   time.Duration `json:"took"`  // the whole boot, runs and power-off
 	Runs   []run         `json:"runs"`
+	// Pinned are the digests of the scripts the runs were compared with.
+	Pinned map[string]string `json:"pinned"`
 }
 
 type run struct {
@@ -402,5 +422,10 @@ func reportFile(paths string) (bool, error) {
 		}
 	}
 	matrix(os.Stdout, b, all)
+	if *write != "" {
+		if err := writeAppendix(*write, b, all); err != nil {
+			return false, err
+		}
+	}
 	return same, nil
 }

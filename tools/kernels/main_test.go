@@ -2,6 +2,8 @@ package main
 
 import (
 	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -97,5 +99,46 @@ func TestFirstError(t *testing.T) {
 	}
 	if got := firstError([]byte("dpkg-deb: error: not a Debian archive\n"), nil); got != "dpkg-deb: error: not a Debian archive" {
 		t.Errorf("firstError without E: = %q", got)
+	}
+}
+
+// The appendix is made from its record; -check catches a page edited
+// by hand and a script changed since the runs.
+func TestAppendixCheck(t *testing.T) {
+	scripts := map[string][]byte{"a": []byte("-- want --\nx\n"), "b": []byte("-- want --\ny\n")}
+	b := book{scripts: scripts}
+	runs := []kernelRun{{
+		Kernel: kernel{Release: "6.1.0-57-amd64", Package: "linux-image-6.1.0-57-amd64", Version: "6.1.192-3"},
+		Accel:  "tcg",
+		Pinned: digests(scripts),
+		Runs: []run{{Scripts: map[string]result{
+			"a": {Status: "pass"},
+			"b": {Status: "differs", Script: "-- want --\nz\n"},
+		}}},
+	}}
+	path := filepath.Join(t.TempDir(), "appendix-kernels.md")
+	if err := writeAppendix(path, b, runs); err != nil {
+		t.Fatal(err)
+	}
+	if err := checkAppendix(path, scripts); err != nil {
+		t.Fatalf("check right after -write: %v", err)
+	}
+	page, _ := os.ReadFile(path)
+	for _, want := range []string{"| `a` | same |", "| `b` | **differs** |", "## `b` on 6.1.0-57-amd64", "+z"} {
+		if !strings.Contains(string(page), want) {
+			t.Errorf("the page lacks %q:\n%s", want, page)
+		}
+	}
+	os.WriteFile(path, append(page, "typed\n"...), 0o644)
+	if err := checkAppendix(path, scripts); err == nil || !strings.Contains(err.Error(), "edited by hand") {
+		t.Errorf("check of an edited page: %v", err)
+	}
+	changed := map[string][]byte{"a": scripts["a"], "b": []byte("-- want --\nw\n")}
+	if err := checkAppendix(path, changed); err == nil || !strings.Contains(err.Error(), "testdata/ changed (b)") {
+		t.Errorf("check after a script changed: %v", err)
+	}
+	runs[0].Pinned = digests(changed)
+	if err := writeAppendix(path, b, runs); err == nil {
+		t.Error("-write from runs made with other scripts succeeded")
 	}
 }
