@@ -162,6 +162,11 @@ func runAll(ctx context.Context, versions []string) (bool, error) {
 		return false, err
 	}
 	defer os.RemoveAll(work)
+	// Readable by all, as book_test.go's own: a script runs an example
+	// as an unprivileged user.
+	if err := os.Chmod(work, 0o755); err != nil {
+		return false, err
+	}
 	b, err := build(root, work)
 	if err != nil {
 		return false, err
