@@ -97,7 +97,7 @@ func page(rec record) string {
 	for _, k := range rec.Kernels {
 		fmt.Fprintf(&b, "| %s | `%s` | %s | %d (%s) |\n", k.Kernel.Release, k.Kernel.Package, k.Kernel.Version, k.Runs, k.Accel)
 	}
-	b.WriteString("\n*same*: the pinned output in every run; *differs*: one other output in every run, the kernel's own (shown below); *varies*: more than one outcome over the runs, a race in the example rather than the kernel's; *fails*: the example failed in every run.\n\n")
+	b.WriteString("\n*same*: the pinned output in every run on that kernel; *differs*: the same other output in every run (shown below); *varies*: more than one outcome over the runs, a race rather than the kernel's own behaviour; *fails*: the example failed in every run.\n\n")
 	b.WriteString("| Example |")
 	for _, k := range rec.Kernels {
 		fmt.Fprintf(&b, " %s |", series(k.Kernel.Release))
