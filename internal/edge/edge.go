@@ -72,9 +72,11 @@ func catchSignals() {
 		signal.Notify(c, syscall.SIGINT, syscall.SIGTERM)
 		go func() {
 			s := <-c
-			fmt.Fprintf(os.Stderr, "%s: interrupted by %v\n", Name(), s)
 			quiet()
-			Exit(128 + int(s.(syscall.Signal)))
+			// The line comes last, just before the exit: should main
+			// return meanwhile (the story was over), the program ends
+			// with status 0 and says nothing of an interrupt.
+			exit(128+int(s.(syscall.Signal)), fmt.Sprintf("%s: interrupted by %v\n", Name(), s))
 		}()
 	})
 }
@@ -85,7 +87,10 @@ func catchSignals() {
 // the first to end the program, so that the exit status is the first
 // one's. Should the later call come from a clean-up itself, it ends the
 // program after a bound rather than wait for itself forever.
-func Exit(code int) {
+func Exit(code int) { exit(code, "") }
+
+// exit is [Exit], printing last on stderr after the clean-ups.
+func exit(code int, last string) {
 	if exiting.Swap(true) {
 		select {
 		case <-exited:
@@ -102,6 +107,7 @@ func Exit(code int) {
 		fs[i]()
 	}
 	close(exited)
+	os.Stderr.WriteString(last)
 	os.Exit(code)
 }
 

@@ -446,16 +446,27 @@ func pinned(root, kind, name, file string) (*txtar.Archive, []byte, error) {
 	return ar, ar.Files[i].Data, nil
 }
 
+// withoutKernelCondition drops a condition on the kernel from the
+// start of a script's line, as in [!kernel:6.1] cmp stdout want: the
+// command the chapter shows is the same on every kernel.
+func withoutKernelCondition(f []string) []string {
+	if len(f) > 0 && (strings.HasPrefix(f[0], "[kernel:") || strings.HasPrefix(f[0], "[!kernel:")) {
+		return f[1:]
+	}
+	return f
+}
+
 // command finds the exec line whose stdout the script compares with
 // file, and writes it as a reader would type it: go run.
 func command(script []byte, file string) (string, error) {
 	var last []string
 	for _, line := range strings.Split(string(script), "\n") {
 		f := strings.Fields(line)
+		cmp := withoutKernelCondition(f)
 		switch {
 		case len(f) >= 2 && f[0] == "exec":
 			last = f[1:]
-		case len(f) == 3 && f[0] == "cmp" && f[1] == "stdout" && f[2] == file:
+		case len(cmp) == 3 && cmp[0] == "cmp" && cmp[1] == "stdout" && cmp[2] == file:
 			if last == nil {
 				return "", fmt.Errorf("no exec before cmp stdout %s", file)
 			}

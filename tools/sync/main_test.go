@@ -467,3 +467,14 @@ func TestExcerpt(t *testing.T) {
 		}
 	}
 }
+
+// A cmp behind a condition on the kernel shows the same command.
+func TestCommandBehindKernelCondition(t *testing.T) {
+	script := "exec hello -v\n[kernel:6.1] cmp stdout want-6.1\n[!kernel:6.1] cmp stdout want\n"
+	for _, file := range []string{"want", "want-6.1"} {
+		got, err := command([]byte(script), file)
+		if want := "go run ./examples/hello -v"; err != nil || got != want {
+			t.Errorf("command for %s = %q, %v; want %q", file, got, err, want)
+		}
+	}
+}
