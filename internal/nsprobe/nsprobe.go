@@ -56,7 +56,7 @@ type Spec struct {
 	StopAtLine string
 	StopFor    time.Duration
 	Timeout    time.Duration // killed (SIGKILL) after this long
-	Settle     time.Duration // how long the kernel may take to free what it ended
+	Settle     time.Duration // how long the kernel may take to free what it ended; < 0: do not wait, do not count
 }
 
 // Result is what happened.
@@ -211,7 +211,9 @@ wait:
 	}
 	r.Procs = procsOf(spec.Path)
 	r.Reached = ipActivity() != before
-	r.NetnsLeft, r.NetnsGone = settle(spec.Settle)
+	if spec.Settle >= 0 {
+		r.NetnsLeft, r.NetnsGone = settle(spec.Settle)
+	}
 	return r
 }
 
