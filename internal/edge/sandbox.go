@@ -8,6 +8,7 @@ import (
 	"runtime"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
@@ -90,9 +91,13 @@ func enterSandbox() {
 	case !ok:
 		Fatalf("running in a network namespace of its own: %v", err)
 	case ws.Signaled():
-		// Die the same way, so that our parent sees what happened.
+		// Die the same way, so that our parent sees what happened. The
+		// signal comes asynchronously: wait for it, not exit first. A
+		// signal the runtime does not die of (or one ignored since we
+		// started) ends us with the shell's status for it instead.
 		signal.Reset(ws.Signal())
 		unix.Kill(os.Getpid(), ws.Signal())
+		<-time.After(time.Second)
 		os.Exit(128 + int(ws.Signal()))
 	}
 	os.Exit(ws.ExitStatus())
