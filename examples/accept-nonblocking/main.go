@@ -6,6 +6,8 @@
 package main
 
 import (
+	"errors"
+	"os"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -31,6 +33,7 @@ func main() {
 	//tcpedges:show
 	edge.Printf("server: poll events %s\n", edge.Events(lfd))
 	fd, _, err := unix.Accept4(lfd, unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC)
+	wantEAGAIN(fd, err)
 	edge.Printf("server: accept() = %s\n", edge.Ret(fd, err))
 
 	edge.Println("# a client connects")
@@ -52,6 +55,7 @@ func main() {
 	q, _ = edge.ListenerQueue(addr)
 	edge.Printf("server: accept queue %d\n", q)
 	fd2, _, err := unix.Accept4(lfd, unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC)
+	wantEAGAIN(fd2, err)
 	edge.Printf("server: accept() again = %s\n", edge.Ret(fd2, err))
 	//tcpedges:end
 
@@ -64,7 +68,19 @@ func main() {
 	defer ln.Close()
 	check(ln.SetDeadline(time.Now().Add(20 * time.Millisecond)))
 	_, err = ln.Accept()
+	if !errors.Is(err, os.ErrDeadlineExceeded) {
+		edge.Fatalf("server2: Accept: %s, where the story needs its deadline to pass", s.Describe(err))
+	}
 	edge.Printf("server2: Accept: err %s\n", s.Describe(err))
+}
+
+// wantEAGAIN ends the program unless accept failed with EAGAIN, as the
+// story needs: accept takes a descriptor before it looks at the queue,
+// so with none left it fails with EMFILE instead.
+func wantEAGAIN(fd int, err error) {
+	if err != unix.EAGAIN {
+		edge.Fatalf("server: accept() = %s, where the story needs EAGAIN", edge.Ret(fd, err))
+	}
 }
 
 // check ends the program on an error, saying where it happened.
