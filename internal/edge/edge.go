@@ -76,7 +76,11 @@ func catchSignals() {
 			// The line comes last, just before the exit: should main
 			// return meanwhile (the story was over), the program ends
 			// with status 0 and says nothing of an interrupt.
-			exit(128+int(s.(syscall.Signal)), fmt.Sprintf("%s: interrupted by %v\n", Name(), s))
+			line := fmt.Sprintf("%s: interrupted by %v\n", Name(), s)
+			if parentReports {
+				line = "" // the sandbox's parent says it (sandbox.go)
+			}
+			exit(128+int(s.(syscall.Signal)), line)
 		}()
 	})
 }

@@ -2,11 +2,13 @@ package edge
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"os/signal"
 	"runtime"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -17,6 +19,10 @@ import (
 // sandboxEnv marks a program that runs in its own network namespace
 // already: the re-executed copy, and every process it starts.
 const sandboxEnv = "TCPEDGES_SANDBOX"
+
+// parentReports is set in the copy: the process that started it says
+// "interrupted by ..." when the copy ends because of a signal.
+var parentReports bool
 
 // enterSandbox runs the program again in a network namespace of its
 // own, with only lo, and ends with that copy's status. The copy
@@ -43,6 +49,7 @@ func enterSandbox() {
 		// The copy, in its new namespace: lo is down there.
 		loUp()
 		os.Setenv(sandboxEnv, "1")
+		parentReports = true
 		return
 	case "1":
 		// Started by a program in its own namespace already (a child
@@ -80,8 +87,10 @@ func enterSandbox() {
 		}
 		Fatalf("creating a network namespace of its own: %v", err)
 	}
+	var interrupted atomic.Value // the last signal passed on
 	go func() {
 		for s := range sigs {
+			interrupted.Store(s)
 			cmd.Process.Signal(s)
 		}
 	}()
@@ -90,6 +99,13 @@ func enterSandbox() {
 	switch {
 	case !ok:
 		Fatalf("running in a network namespace of its own: %v", err)
+	case !ws.Signaled() && interrupted.Load() != nil && ws.ExitStatus() == 128+int(interrupted.Load().(syscall.Signal)):
+		// The copy cleaned up after the signal and ended with the
+		// shell's status for it. Saying so here, not in the copy,
+		// keeps the line and the status together: the copy's main
+		// may return, status 0, while its clean-ups run, and then
+		// nothing was interrupted.
+		fmt.Fprintf(os.Stderr, "%s: interrupted by %v\n", Name(), interrupted.Load())
 	case ws.Signaled():
 		// Die the same way, so that our parent sees what happened. The
 		// signal comes asynchronously: wait for it, not exit first. A
