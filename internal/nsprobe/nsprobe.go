@@ -238,6 +238,9 @@ func settle(d time.Duration) (int, time.Duration) {
 			setLimit(limit)
 			return limit - 1 - free(limit), time.Since(start)
 		}
+		// No event says a namespace was freed: ask again, backing
+		// off. The interval changes how long this waits, never what
+		// it reports.
 		time.Sleep(wait)
 	}
 }
