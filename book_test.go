@@ -153,6 +153,7 @@ func TestScripts(t *testing.T) {
 		Setup: func(env *testscript.Env) error {
 			env.Setenv("PATH", binDir+string(os.PathListSeparator)+env.Getenv("PATH"))
 			noteKernel(env)
+			watchSockets(env)
 			return nil
 		},
 		Condition: func(cond string) (bool, error) {

@@ -120,7 +120,9 @@ func exit(code int, last string) {
 // the failure is a consequence of the ending, not news.
 func Fatalf(format string, args ...any) {
 	if !exiting.Load() {
-		fmt.Fprintf(os.Stderr, "%s: %s\n", Name(), fmt.Sprintf(format, args...))
+		msg := fmt.Sprintf(format, args...)
+		reportSockets("sockets, at the failure: " + msg)
+		fmt.Fprintf(os.Stderr, "%s: %s\n", Name(), msg)
 	}
 	Exit(1)
 }
@@ -145,6 +147,7 @@ func Name() string { return filepath.Base(os.Args[0]) }
 func ParseFlags() {
 	parseFlags()
 	enterSandbox()
+	startReport()
 }
 
 func parseFlags() {

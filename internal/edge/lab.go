@@ -53,6 +53,7 @@ func NewHost(name string) *Host {
 	nl, err := netlink.NewHandleAt(ns)
 	Check(err, "netlink in host "+name)
 	h := &Host{Name: name, ns: ns, nl: nl}
+	reportHost(h, true)
 	// On SIGINT, SIGTERM or Fatalf, the sockets left in the host go
 	// too; the descriptors go with the process.
 	AtExit(h.destroySockets)
@@ -119,6 +120,7 @@ func (h *Host) Sysctl(key, value string) {
 func (h *Host) Close() {
 	stayIfEnding()
 	if h.nl != nil {
+		reportHost(h, false)
 		h.destroySockets()
 		h.nl.Close()
 		h.ns.Close()

@@ -2,6 +2,7 @@ package edge
 
 import (
 	"fmt"
+	"os"
 	"slices"
 	"sync"
 	"time"
@@ -25,7 +26,7 @@ func Printf(format string, args ...any) {
 	printMu.Lock()
 	defer printMu.Unlock()
 	flush()
-	fmt.Printf(format, args...)
+	line(fmt.Sprintf(format, args...))
 }
 
 // Println prints a line of the example's story, as fmt.Println does,
@@ -34,7 +35,22 @@ func Println(args ...any) {
 	printMu.Lock()
 	defer printMu.Unlock()
 	flush()
-	fmt.Println(args...)
+	line(fmt.Sprintln(args...))
+}
+
+// line prints a line of the story, and gives it to the sockets report
+// (report.go) after the sockets as they are now.
+func line(s string) {
+	reportSockets("sockets:")
+	os.Stdout.WriteString(s)
+	reportText(s)
+}
+
+// out prints what is not a line of the program's own (a segment, a
+// pause): the report has it too, without a view of the sockets.
+func out(s string) {
+	os.Stdout.WriteString(s)
+	reportText(s)
 }
 
 // Gap prints a pause of length d in the timeline, "  (+0.4 s)", before
@@ -67,7 +83,7 @@ func flush() int {
 	n := 0
 	for _, c := range live {
 		for _, seg := range c.Segments() {
-			fmt.Println("  " + seg)
+			out("  " + seg + "\n")
 			n++
 		}
 	}
@@ -80,7 +96,7 @@ func PrintSegments() {
 	printMu.Lock()
 	defer printMu.Unlock()
 	if flush() == 0 {
-		fmt.Println("  (no segment)")
+		out("  (no segment)\n")
 	}
 }
 

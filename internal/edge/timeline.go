@@ -1,7 +1,6 @@
 package edge
 
 import (
-	"fmt"
 	"slices"
 	"time"
 
@@ -31,9 +30,9 @@ func (s *Scene) PrintDelayed(d time.Duration) {
 	}
 	for i, seg := range segs {
 		if i == len(segs)-1 {
-			fmt.Println(gapLine(d))
+			out(gapLine(d) + "\n")
 		}
-		fmt.Println("  " + seg)
+		out("  " + seg + "\n")
 	}
 }
 
@@ -62,7 +61,7 @@ func (s *Scene) WaitSegments(n int, wait time.Duration) {
 func (s *Scene) GapSegments(d time.Duration, n int, wait time.Duration) {
 	printMu.Lock()
 	defer printMu.Unlock()
-	fmt.Println(gapLine(d))
+	out(gapLine(d) + "\n")
 	s.printNext(n, wait)
 }
 
@@ -84,7 +83,7 @@ func (s *Scene) PrintSegmentsAndStop(n int, wait time.Duration) {
 		}
 	}
 	for _, seg := range segs[:n] {
-		fmt.Println("  " + seg)
+		out("  " + seg + "\n")
 	}
 	// As stopPrinting does, under the lock held here.
 	live = slices.DeleteFunc(live, func(l *Capture) bool { return l == c })
