@@ -61,8 +61,9 @@ func main() {
 
 	// TCP_KEEPIDLE counts from the last segment client2 received, its
 	// SYN-ACK, a moment ago. Each probe is an ACK that repeats our
-	// last byte already acked (seq snd_una−1), which a live peer must
-	// answer (RFC 1122 4.2.3.6). No answer to TCP_KEEPCNT probes:
+	// last byte already acked (seq snd_una−1, RFC 1122 4.2.3.6): below
+	// a live peer's window, so it answers with an ACK (RFC 9293
+	// 3.10.7.4). No answer to TCP_KEEPCNT probes:
 	// tcp_keepalive_timer sends an RST and ends the connection with
 	// ETIMEDOUT.
 	s.GapSegments(idle, 1, 2*time.Second)

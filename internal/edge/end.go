@@ -11,7 +11,8 @@ import (
 )
 
 // timerNames are the timers sock_diag reports in idiag_timer
-// (inet_sk_diag_fill, inet_twsk_diag_fill), by the names ss prints.
+// (inet_sk_diag_fill; for a timewait socket tcp_twsk_diag_fill, in
+// net/ipv4/tcp_diag.c since 6.18), by the names ss prints.
 var timerNames = [...]string{
 	0: "off",
 	1: "on", // retransmission (or the loss probe, or the reorder timer)
