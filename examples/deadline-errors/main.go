@@ -64,7 +64,7 @@ func main() {
 	_, err = c.Read(make([]byte, 64))
 	s.PrintSegments()
 	show(err)
-	edge.Printf("states: client %s, server %s\n", c.State(), srv.State())
+	edge.Printf("  states: client %s, server %s\n", c.State(), srv.State())
 
 	// The deadline was Go's alone: the connection is as it was.
 	edge.Println(`server: conn.Write("hello")`)
@@ -103,7 +103,7 @@ func main() {
 			<-release
 		}
 	})}
-	go hs.Serve(hln)
+	go hs.Serve(listener{hln})
 	defer hs.Close()
 	roles = strings.NewReplacer(hln.Addr().String(), "server")
 	url := "http://" + hln.Addr().String()
@@ -130,14 +130,21 @@ func main() {
 	//tcpedges:end
 }
 
+// isTimeout reports whether err is a timeout, as net.Error's Timeout
+// says, and ends the program if not: another error (too many open
+// files, say) would tell another story.
+func isTimeout(err error) bool {
+	var ne net.Error
+	if !errors.As(err, &ne) || !ne.Timeout() {
+		edge.Fatalf("expected a timeout, got %v", err)
+	}
+	return true
+}
+
 // show prints err as a log shows it, with roles for the addresses, and
 // what the usual tests say of it.
 func show(err error) {
-	if err == nil {
-		edge.Fatalf("the call returned no error before its timeout")
-	}
-	var ne net.Error
-	timeout := errors.As(err, &ne) && ne.Timeout()
+	timeout := isTimeout(err)
 	edge.Printf("  err: %s\n", roles.Replace(err.Error()))
 	edge.Printf("  errors.Is os.ErrDeadlineExceeded %v, context.DeadlineExceeded %v; net.Error Timeout() %v\n",
 		errors.Is(err, os.ErrDeadlineExceeded), errors.Is(err, context.DeadlineExceeded), timeout)
@@ -150,15 +157,23 @@ func show(err error) {
 // (net.mapErr); both read "i/o timeout". So it prints whether it is one
 // of them, not which.
 func showDial(err error) {
-	if err == nil {
-		edge.Fatalf("the dial returned no error before its timeout")
-	}
-	var ne net.Error
-	timeout := errors.As(err, &ne) && ne.Timeout()
+	timeout := isTimeout(err)
 	dl, ctx := errors.Is(err, os.ErrDeadlineExceeded), errors.Is(err, context.DeadlineExceeded)
 	edge.Printf("  err: %s\n", roles.Replace(err.Error()))
 	edge.Printf("  errors.Is exactly one of os.ErrDeadlineExceeded, context.DeadlineExceeded %v; net.Error Timeout() %v\n",
 		dl != ctx, timeout)
+}
+
+// listener ends the program when Accept fails (too many open files,
+// say), which http.Server would otherwise log and retry for ever.
+type listener struct{ net.Listener }
+
+func (l listener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil && !errors.Is(err, net.ErrClosed) {
+		edge.Fatalf("server: accept: %v", err)
+	}
+	return c, err
 }
 
 // check ends the program on an error, saying where it happened.

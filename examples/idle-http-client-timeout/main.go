@@ -11,6 +11,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"io"
 	"net"
 	"net/http"
@@ -57,7 +58,7 @@ func run(s *edge.Scene, srv *http.Server, tr *http.Transport, want string) {
 			closed <- struct{}{}
 		}
 	}
-	go srv.Serve(ln)
+	go srv.Serve(listener{ln})
 	defer srv.Close()
 
 	local := make(chan *net.TCPAddr, 2)
@@ -108,6 +109,18 @@ func run(s *edge.Scene, srv *http.Server, tr *http.Transport, want string) {
 	}
 	edge.Printf("idle connection gone: client's end %s, so %s closed first\n", st, first)
 	get()
+}
+
+// listener ends the program when Accept fails (too many open files,
+// say), which http.Server would otherwise log and retry for ever.
+type listener struct{ net.Listener }
+
+func (l listener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil && !errors.Is(err, net.ErrClosed) {
+		edge.Fatalf("server: accept: %v", err)
+	}
+	return c, err
 }
 
 // check ends the program on an error, saying where it happened.

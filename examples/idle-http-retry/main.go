@@ -68,13 +68,13 @@ func main() {
 
 	edge.Println("# GET: the server closes with the request unread")
 	edge.Println("client: GET")
-	res := start(client, get())
+	res := start(client, get(), nil)
 	srv := serve(accept())
 	edge.Println("client:", <-res)
 
 	//tcpedges:show
 	edge.Println("client: GET")
-	res = start(client, get())
+	res = start(client, get(), nil)
 	// The request has arrived; the server's idle timeout fires before
 	// it reads it: close() sends an RST (data unread).
 	edge.WaitFD(srv.FD, unix.POLLIN)
@@ -88,7 +88,7 @@ func main() {
 	edge.Println("# POST: the server closes with the request unread")
 	//tcpedges:show
 	edge.Println("client: POST")
-	res = start(client, post())
+	res = start(client, post(), syscall.ECONNRESET)
 	edge.WaitFD(srv.FD, unix.POLLIN)
 	edge.Println("server: close() with the request unread")
 	srv.Close()
@@ -97,14 +97,14 @@ func main() {
 
 	edge.Println("# POST with an Idempotency-Key header: the same")
 	edge.Println("client: GET")
-	res = start(client, get())
+	res = start(client, get(), nil)
 	srv = serve(accept())
 	edge.Println("client:", <-res)
 	//tcpedges:show
 	edge.Println("client: POST, Idempotency-Key: 42")
 	req := post()
 	req.Header.Set("Idempotency-Key", "42")
-	res = start(client, req)
+	res = start(client, req, nil)
 	edge.WaitFD(srv.FD, unix.POLLIN)
 	edge.Println("server: close() with the request unread")
 	srv.Close()
@@ -115,7 +115,7 @@ func main() {
 	edge.Println("# POST: the server's FIN crosses the request")
 	//tcpedges:show
 	edge.Println("client: POST")
-	res = start(client, post())
+	res = start(client, post(), io.EOF)
 	// Loopback keeps no FIN in flight: the server sends its FIN once
 	// the request has arrived, which is what the client sees when the
 	// two cross on a network. Its close() then finds the request
@@ -130,7 +130,7 @@ func main() {
 
 	edge.Println("# GET: the server's FIN arrives while the connection is idle")
 	edge.Println("client: GET")
-	res = start(client, get())
+	res = start(client, get(), nil)
 	srv = serve(accept())
 	edge.Println("client:", <-res)
 	//tcpedges:show
@@ -142,7 +142,7 @@ func main() {
 		srv.LocalAddr().(*net.TCPAddr), "CLOSED")
 	edge.Printf("client: the Transport closed its end: %s\n", state)
 	edge.Println("client: GET")
-	res = start(client, get())
+	res = start(client, get(), nil)
 	srv = serve(accept())
 	edge.Println("client:", <-res)
 	//tcpedges:end
@@ -150,8 +150,10 @@ func main() {
 }
 
 // start sends req in a goroutine of its own; the result, with the
-// connections it was sent on, comes on the channel.
-func start(client *http.Client, req *http.Request) <-chan string {
+// connections it was sent on, comes on the channel. The request must
+// succeed when want is nil, else fail with want: any other outcome
+// would tell another story.
+func start(client *http.Client, req *http.Request, want error) <-chan string {
 	out := make(chan string, 1)
 	var conns []string
 	trace := &httptrace.ClientTrace{GotConn: func(info httptrace.GotConnInfo) {
@@ -164,7 +166,14 @@ func start(client *http.Client, req *http.Request) <-chan string {
 	req = req.WithContext(httptrace.WithClientTrace(req.Context(), trace))
 	go func() {
 		resp, err := client.Do(req)
-		if err != nil {
+		switch {
+		case want == nil:
+			check(err)
+		case err == nil:
+			edge.Fatalf("the %s succeeded: expected it to fail with %v", req.Method, want)
+		case !errors.Is(err, want):
+			edge.Fatalf("the %s failed with %v: expected %v", req.Method, err, want)
+		default:
 			out <- "err " + logged(err) + result(err, conns)
 			return
 		}
