@@ -22,7 +22,7 @@ import (
 )
 
 //tcpedges:wait 10ms an idle timeout of 5 ms, once on the server's side, once on the client's
-//tcpedges:slow starting the program and two servers add about 20 ms to the 10 ms of idle timeouts
+//tcpedges:slow starting the program, two servers and their connections add about 30 ms to the 10 ms of idle timeouts
 
 func main() {
 	edge.ParseFlags()
