@@ -64,7 +64,7 @@ func main() {
 	check(err)
 	edge.WaitInfo(server.FD, edge.Timeout, "the response sent up to the client's window",
 		func(i *unix.TCPInfo) bool { return i.Unacked == 0 && i.Snd_wnd == 0 })
-	unsent, err := unix.IoctlGetInt(server.FD, unix.SIOCOUTQ)
+	unsent, err := unix.IoctlGetInt(server.FD, unix.SIOCOUTQNSD)
 	check(err)
 	edge.Printf("server: write(response) = %d, %d bytes not sent yet (window full)\n", n, unsent)
 
