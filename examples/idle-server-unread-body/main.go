@@ -13,6 +13,7 @@ import (
 	"net"
 	"strings"
 	"syscall"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -23,6 +24,13 @@ const (
 	bodySize     = 1000
 	clientRcvbuf = 4096 // SO_RCVBUF: the kernel doubles it for its own overhead
 )
+
+// delayedACK is how long the client's kernel waits before it
+// acknowledges the segment that fills its receive window: its
+// delayed-ACK timer, at TCP_ATO_MIN (include/net/tcp.h).
+//
+//tcpedges:wait 40ms the client's delayed ACK of the segment that fills its window (TCP_ATO_MIN)
+const delayedACK = 40 * time.Millisecond
 
 // response is the server's answer, larger than the client's window.
 var response = "HTTP/1.1 413 Content Too Large\r\nContent-Length: 32768\r\n\r\n" +
@@ -60,13 +68,15 @@ func main() {
 	// A response larger than the client's receive window: the kernel
 	// sends what the window allows and keeps the rest in the send
 	// queue, waiting for the client to read.
+	edge.Printf("server: write(%d-byte response)\n", len(response))
 	n, err = unix.Write(server.FD, []byte(response))
 	check(err)
 	edge.WaitInfo(server.FD, edge.Timeout, "the response sent up to the client's window",
 		func(i *unix.TCPInfo) bool { return i.Unacked == 0 && i.Snd_wnd == 0 })
+	s.PrintDelayed(delayedACK)
 	unsent, err := unix.IoctlGetInt(server.FD, unix.SIOCOUTQNSD)
 	check(err)
-	edge.Printf("server: write(response) = %d, %d bytes not sent yet (window full)\n", n, unsent)
+	edge.Printf("server: write() = %d, %d bytes of it not sent yet (the window is full)\n", n, unsent)
 
 	// __tcp_close: unread data in the receive queue, so an RST
 	// (tcp_send_active_reset) rather than a FIN; the socket is freed
