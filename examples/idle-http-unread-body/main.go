@@ -54,7 +54,7 @@ func main() {
 			}
 		},
 	}
-	go srv.Serve(ln)
+	go srv.Serve(onlyListener{ln})
 
 	edge.Println("# a 1000-byte body the handler does not read")
 	c := s.Dial("client", ln.Addr())
@@ -130,6 +130,16 @@ func readAnswer(c *edge.End) {
 		}
 	}
 	edge.Printf("client: read() = %d: %q, Connection header %s\n", n, lines[0], conn)
+}
+
+// onlyListener ends the program when accept fails: net/http's Serve
+// would log the error and try again, forever (EMFILE, say).
+type onlyListener struct{ *net.TCPListener }
+
+func (l onlyListener) Accept() (net.Conn, error) {
+	c, err := l.TCPListener.Accept()
+	edge.Check(err, "server: accept")
+	return c, nil
 }
 
 // check ends the program on an error, saying where it happened.

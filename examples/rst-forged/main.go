@@ -45,8 +45,8 @@ func main() {
 	// with CAP_NET_ADMIN read it. An attacker on the path reads it off
 	// the wire instead.
 	rcvNxt := recvSeq(p.Client.FD)
-	edge.Println("# an RST far outside the client's receive window")
-	forge(p, rcvNxt+1<<30)
+	edge.Println("# an RST 4 MiB past the next expected byte, outside the client's receive window")
+	forge(p, rcvNxt+4<<20)
 	edge.Println("# an RST inside the window, 1000 bytes past the next expected byte")
 	forge(p, rcvNxt+1000)
 	edge.Println("# a second RST inside the window, within tcp_invalid_ratelimit")
