@@ -30,6 +30,7 @@ const (
 // delayed-ACK timer, at TCP_ATO_MIN (include/net/tcp.h).
 //
 //tcpedges:wait 40ms the client's delayed ACK of the segment that fills its window (TCP_ATO_MIN)
+//tcpedges:slow the namespace, capture and connection every example sets up (rst-forged, with no wait, takes 26 to 65 ms on this loaded machine) come on top of the 40 ms delayed ACK; 1.5 times the wait leaves them 20 ms
 const delayedACK = 40 * time.Millisecond
 
 // response is the server's answer, larger than the client's window.
