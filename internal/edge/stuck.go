@@ -1,0 +1,57 @@
+package edge
+
+import (
+	"context"
+	"net"
+	"syscall"
+)
+
+// ShowWindow makes the scene's capture print each segment's window
+// field, as tcpdump does, before its length:
+//
+//	server > client: Flags [.], ack 4609, win 0, length 0
+//
+// It is the field as sent, not scaled: an example that shows it keeps
+// it meaningful and the same on every machine by giving both ends a
+// receive buffer of their own (SO_RCVBUF before the handshake, see
+// [Scene.ListenWith]), so that neither asks for window scaling beyond
+// what that buffer needs. Other examples leave the window out: it
+// depends on the machine's tcp_rmem.
+func (s *Scene) ShowWindow() {
+	printMu.Lock()
+	defer printMu.Unlock()
+	s.capture.window = true
+}
+
+// ListenWith is [Scene.Listen] with set called on the listening socket
+// before listen(2): socket options there, such as SO_RCVBUF, are those
+// of the connections it accepts.
+func (s *Scene) ListenWith(role string, set func(fd int) error) *net.TCPListener {
+	lc := net.ListenConfig{Control: control(set)}
+	lc.SetMultipathTCP(false)
+	l, err := lc.Listen(context.Background(), "tcp", "127.0.0.1:0")
+	Check(err, "listen on 127.0.0.1")
+	s.Name(l.Addr(), role)
+	return l.(*net.TCPListener)
+}
+
+// DialWith is [Scene.Dial] on loopback with set called on the socket
+// before connect(2).
+func (s *Scene) DialWith(role string, addr net.Addr, set func(fd int) error) *End {
+	d := net.Dialer{Control: control(set)}
+	c, err := d.Dial("tcp", addr.String())
+	Check(err, role+": connect")
+	return s.End(role, c.(*net.TCPConn))
+}
+
+// control runs set on a socket Go is making, as net.Dialer and
+// net.ListenConfig call their Control.
+func control(set func(fd int) error) func(string, string, syscall.RawConn) error {
+	return func(_, _ string, raw syscall.RawConn) error {
+		var err error
+		if cerr := raw.Control(func(fd uintptr) { err = set(int(fd)) }); cerr != nil {
+			return cerr
+		}
+		return err
+	}
+}
