@@ -2,8 +2,10 @@ package edge
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"syscall"
+	"time"
 )
 
 // ShowWindow makes the scene's capture print each segment's window
@@ -53,5 +55,33 @@ func control(set func(fd int) error) func(string, string, syscall.RawConn) error
 			return cerr
 		}
 		return err
+	}
+}
+
+// PrintPaused prints the segments captured since the last line, as
+// [Scene.PrintSegments] does, with a pause ([Gap]) before each of the
+// first segments that paced matches: pauses[0] before the first,
+// pauses[1] before the second, and so on. It is for a step in which a
+// kernel timer paced what one end sent (a delayed ACK, zero-window
+// probes). Call it once the step's last segment has had its effect,
+// so that they are all there: where the pauses go then depends on the
+// order of the segments only, not on when the program prints.
+func (s *Scene) PrintPaused(paced func(seg string) bool, pauses ...time.Duration) {
+	printMu.Lock()
+	defer printMu.Unlock()
+	var segs []string
+	for _, c := range live {
+		segs = append(segs, c.Segments()...)
+	}
+	n := 0
+	for _, seg := range segs {
+		if n < len(pauses) && paced(seg) {
+			fmt.Println(gapLine(pauses[n]))
+			n++
+		}
+		fmt.Println("  " + seg)
+	}
+	if n < len(pauses) {
+		Fatalf("%d segments came after a pause, not %d", n, len(pauses))
 	}
 }
