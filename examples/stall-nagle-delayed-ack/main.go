@@ -51,12 +51,7 @@ func main() {
 	edge.Println("# the second request, Nagle on, TCP_QUICKACK on the server")
 	p = connect(s, ln, false)
 	warmUp(p)
-	//tcpedges:show
-	// TCP_QUICKACK takes the server out of its delayed-ACK mode, until
-	// it next sends data (tcp(7): the flag is not permanent).
-	edge.Println("server: setsockopt(TCP_QUICKACK, 1)")
-	check(unix.SetsockoptInt(p.Server.FD, unix.IPPROTO_TCP, unix.TCP_QUICKACK, 1))
-	//tcpedges:end
+	quickAck(p)
 	request(p, false)
 }
 
@@ -133,6 +128,16 @@ func request(p *edge.Pair, stalled bool) {
 		edge.Printf("server: had both pieces more than 30 ms and less than 1 s after the first write: %v\n",
 			elapsed > 30*time.Millisecond && elapsed < time.Second)
 	}
+}
+
+// quickAck sets TCP_QUICKACK on the server.
+func quickAck(p *edge.Pair) {
+	//tcpedges:show
+	// TCP_QUICKACK takes the server out of its delayed-ACK mode, until
+	// it next sends data (tcp(7): the flag is not permanent).
+	edge.Println("server: setsockopt(TCP_QUICKACK, 1)")
+	check(unix.SetsockoptInt(p.Server.FD, unix.IPPROTO_TCP, unix.TCP_QUICKACK, 1))
+	//tcpedges:end
 }
 
 // fromServer says whether the server sent a segment.

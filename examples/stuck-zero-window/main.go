@@ -32,7 +32,9 @@ func main() {
 	defer client.Close()
 	defer server.Close()
 	check(ln.Close())
-	edge.Printf("connected, SO_RCVBUF and SO_SNDBUF %d on both ends\n", bufSize)
+	got, err := unix.GetsockoptInt(server.FD, unix.SOL_SOCKET, unix.SO_RCVBUF)
+	check(err)
+	edge.Printf("connected, SO_RCVBUF and SO_SNDBUF %d on both ends (getsockopt: %d)\n", bufSize, got)
 
 	//tcpedges:show
 	// The server never reads. The client writes more than both
@@ -60,6 +62,13 @@ func main() {
 		func(i *unix.TCPInfo) bool { return i.Backoff == 3 && i.Probes == 0 })
 	elapsed := time.Since(start)
 	s.PrintPaused(probe, rto, 2*rto, 4*rto)
+	//tcpedges:end
+	select {
+	case r := <-done:
+		edge.Fatalf("conn.Write returned (%d, %v) while the window was 0", r.n, r.err)
+	default:
+	}
+	//tcpedges:show
 	edge.Printf("client: conn.Write is blocked; tcpi_snd_wnd %d, tcpi_backoff %d, tcpi_probes %d, state %s\n",
 		info.Snd_wnd, info.Backoff, info.Probes, edge.StateName(info.State))
 	// The server's kernel answers a segment outside its window at most
