@@ -37,7 +37,7 @@ func main() {
 func run() {
 	s := edge.NewScene()
 	defer s.Close()
-	s.ShowWindow()
+	s.ShowWindow("server")
 	ln := s.ListenWith("server", smallBuffers)
 	client := s.DialWith("client", ln.Addr(), smallBuffers)
 	server := s.Accept(ln, "server")

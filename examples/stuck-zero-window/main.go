@@ -25,7 +25,7 @@ func main() {
 	edge.ParseFlags()
 	s := edge.NewScene()
 	defer s.Close()
-	s.ShowWindow()
+	s.ShowWindow("server")
 	ln := s.ListenWith("server", smallBuffers)
 	client := s.DialWith("client", ln.Addr(), smallBuffers)
 	server := s.Accept(ln, "server")

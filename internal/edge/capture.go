@@ -31,7 +31,7 @@ type Capture struct {
 	marker *net.UDPConn                // on lo: a UDP socket sending to itself
 	wire   *wireMarker                 // on any other interface: a frame sent out
 	buf    []byte
-	window bool // print each segment's window field: see window.go
+	window string // print the window field of the segments this role sends: see stuck.go
 
 	// Hosts names the hosts of a lab by address. When set, ICMP
 	// errors between named hosts about a shown segment are shown too:
@@ -253,7 +253,7 @@ func (c *Capture) format(from, to netip.AddrPort, t *layers.TCP, length int) (st
 	if t.ACK {
 		fmt.Fprintf(&b, ", ack %d", t.Ack-c.base[back])
 	}
-	if c.window {
+	if c.window != "" && src == c.window {
 		fmt.Fprintf(&b, ", win %d", t.Window)
 	}
 	fmt.Fprintf(&b, ", length %d", length)

@@ -8,21 +8,21 @@ import (
 	"time"
 )
 
-// ShowWindow makes the scene's capture print each segment's window
-// field, as tcpdump does, before its length:
+// ShowWindow makes the scene's capture print the window field of the
+// segments role sends, as tcpdump does, before their length:
 //
-//	server > client: Flags [.], ack 4609, win 0, length 0
+//	server > client: Flags [.], ack 4097, win 0, length 0
 //
 // It is the field as sent, not scaled: an example that shows it keeps
-// it meaningful and the same on every machine by giving both ends a
-// receive buffer of their own (SO_RCVBUF before the handshake, see
-// [Scene.ListenWith]), so that neither asks for window scaling beyond
-// what that buffer needs. Other examples leave the window out: it
-// depends on the machine's tcp_rmem.
-func (s *Scene) ShowWindow() {
+// it meaningful and the same on every machine by giving that end a
+// receive buffer of its own before the handshake (SO_RCVBUF, see
+// [Scene.ListenWith]), which keeps its window scale at 0. Other
+// examples leave the window out: it depends on the machine's
+// tcp_rmem.
+func (s *Scene) ShowWindow(role string) {
 	printMu.Lock()
 	defer printMu.Unlock()
-	s.capture.window = true
+	s.capture.window = role
 }
 
 // ListenWith is [Scene.Listen] with set called on the listening socket
