@@ -31,6 +31,7 @@ type Capture struct {
 	marker *net.UDPConn                // on lo: a UDP socket sending to itself
 	wire   *wireMarker                 // on any other interface: a frame sent out
 	buf    []byte
+	window string // print the window field of the segments this role sends: see stuck.go
 
 	// Hosts names the hosts of a lab by address. When set, ICMP
 	// errors between named hosts about a shown segment are shown too:
@@ -228,8 +229,9 @@ func (c *Capture) read(deadline time.Time) []byte {
 type flow struct{ from, to netip.AddrPort }
 
 // format prints one segment the way tcpdump does (print-tcp.c), with
-// roles for addresses, relative sequence numbers and no window or
-// options, which vary from run to run.
+// roles for addresses, relative sequence numbers and no window (unless
+// asked for: see [Scene.ShowWindow]) or options, which vary from run
+// to run.
 func (c *Capture) format(from, to netip.AddrPort, t *layers.TCP, length int) (string, bool) {
 	src, dst := c.role(from), c.role(to)
 	if src == "" || dst == "" {
@@ -250,6 +252,9 @@ func (c *Capture) format(from, to netip.AddrPort, t *layers.TCP, length int) (st
 	}
 	if t.ACK {
 		fmt.Fprintf(&b, ", ack %d", t.Ack-c.base[back])
+	}
+	if c.window != "" && src == c.window {
+		fmt.Fprintf(&b, ", win %d", t.Window)
 	}
 	fmt.Fprintf(&b, ", length %d", length)
 	return b.String(), true
