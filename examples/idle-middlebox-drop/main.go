@@ -47,19 +47,18 @@ func main() {
 	edge.Println(`client: write("ping")`)
 	n, err := unix.Write(p.Client.FD, []byte("ping"))
 	edge.Printf("client: write() = %s\n", edge.Ret(n, err))
-	// The router drops the segment and each resend: a tail loss probe
-	// (RFC 8985), then the RTO doubling from 200 ms, as when the server
-	// host crashes (chapter 6), until tcp_retries2 says give up.
+	// The router drops the segment and each resend, as when the
+	// server host crashes (chapter 6): a tail loss probe (RFC 8985)
+	// and the first retransmission, an RTO (200 ms) apart, then the
+	// second after the doubled RTO, until tcp_retries2 says give up
+	// when the timer fires next.
 	info, err := unix.GetsockoptTCPInfo(p.Client.FD, unix.IPPROTO_TCP, unix.TCP_INFO)
 	check(err)
 	p.GapSegments(rto(info), 1, time.Second)
-	for k := 0; k <= 2; k++ {
-		info = edge.WaitInfo(p.Client.FD, 5*time.Second, "a retransmission",
-			func(i *unix.TCPInfo) bool { return int(i.Retransmits) >= k })
-		if k < 2 {
-			p.GapSegments(rto(info), 1, 2*time.Second)
-		}
-	}
+	p.GapSegments(rto(info), 1, time.Second)
+	info = edge.WaitInfo(p.Client.FD, 5*time.Second, "the first retransmission", retransmitted(1))
+	p.GapSegments(rto(info), 1, 2*time.Second)
+	info = edge.WaitInfo(p.Client.FD, 5*time.Second, "the second retransmission", retransmitted(2))
 	edge.Gap(rto(info))
 	edge.WaitInfo(p.Client.FD, 5*time.Second, "the timeout", closed)
 	_, err = p.Client.Read(make([]byte, 64))
@@ -78,6 +77,11 @@ func rto(i *unix.TCPInfo) time.Duration {
 }
 
 func closed(i *unix.TCPInfo) bool { return i.State == unix.BPF_TCP_CLOSE }
+
+// retransmitted holds once the kernel has counted n retransmissions.
+func retransmitted(n int) func(*unix.TCPInfo) bool {
+	return func(i *unix.TCPInfo) bool { return int(i.Retransmits) >= n }
+}
 
 // segsIn is the number of segments the socket received (tcpi_segs_in).
 func segsIn(e *edge.End) int {
