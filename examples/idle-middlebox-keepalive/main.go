@@ -29,6 +29,7 @@ func main() {
 	ln := s.Listen("server")
 	defer ln.Close()
 
+	edge.Println("# without keepalive below the router's timeout")
 	edge.Println("client2: dial with a zero net.Dialer (Go's default keepalive: 15 s idle)")
 	var plain net.Dialer
 	other := s.End("client2", dial(lab, plain, ln.Addr()))
@@ -44,6 +45,7 @@ func main() {
 	short := net.Dialer{KeepAliveConfig: net.KeepAliveConfig{
 		Enable: true, Idle: time.Second, Interval: time.Second, Count: 3,
 	}}
+	edge.Println("# with keepalive below the router's timeout")
 	edge.Println("client: dial with net.KeepAliveConfig{Idle: 1s, Interval: 1s, Count: 3}")
 	client := s.End("client", dial(lab, short, ln.Addr()))
 	defer client.Close()
