@@ -1,10 +1,10 @@
 // Idle-middlebox-reset proves that "connection reset by peer" need not
 // come from the peer: a stateful firewall that has forgotten an idle
 // flow, and answers its next segment with an RST it forges in the
-// server's name (nftables' reject with tcp reset, as some load
-// balancers do after their idle timeout), makes the client's read fail
-// with ECONNRESET, while the server never sent an RST and still has
-// the connection ESTABLISHED.
+// server's name (nftables' reject with tcp reset, as a load balancer
+// that resets might), makes the client's read fail with ECONNRESET,
+// while the server never sent an RST and still has the connection
+// ESTABLISHED.
 package main
 
 import (
