@@ -1,0 +1,94 @@
+// Idle-middlebox-drop proves what happens to a connection that stays
+// idle longer than a stateful firewall on its path remembers it: the
+// firewall forgets the flow, drops the next segment as belonging to
+// nothing it knows, and the sender retransmits into that black hole
+// until it gives up with ETIMEDOUT. Neither end was told anything. The
+// firewall is the lab's router with conntrack and nftables, forgetting
+// an established flow after 2 s of silence (5 days is conntrack's
+// default; cloud firewalls and load balancers forget after minutes).
+package main
+
+import (
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"tcpedges/internal/edge"
+)
+
+//tcpedges:wait 3650ms the router's conntrack forgets an idle flow after 2 s; then tcp_retries2=1 in the client (RTO 0.2 s doubling, after a tail loss probe)
+func main() {
+	edge.ParseFlags()
+	lab := edge.NewLab()
+	// Last, on the way out: the hosts go, and every socket left in them.
+	defer lab.Close()
+	// Only inside the client host: the machine's own stays at 15.
+	lab.Client.Sysctl("net.ipv4.tcp_retries2", "1")
+	//tcpedges:show
+	const timeout = 2 * time.Second
+	edge.Println("router: stateful firewall, forgets a flow idle for 2 s, drops what it does not know")
+	mb := lab.NewMiddlebox(timeout, edge.Drop)
+	defer mb.Close()
+	p := lab.Pair()
+	defer p.Close()
+	edge.Printf("router: conntrack entry of client > server: %s\n", mb.Flow(p.Client))
+	received := segsIn(p.Server)
+
+	// Nothing is sent while the connection is idle; the router's entry
+	// times out 2 s after the last segment it saw, the handshake's ACK.
+	start := time.Now()
+	mb.WaitForgotten(p.Client, 2*timeout)
+	edge.Gap(timeout)
+	edge.Printf("router: conntrack entry of client > server: %s\n", mb.Flow(p.Client))
+	//tcpedges:end
+	forgotten := time.Since(start)
+
+	//tcpedges:show
+	edge.Println(`client: write("ping")`)
+	n, err := unix.Write(p.Client.FD, []byte("ping"))
+	edge.Printf("client: write() = %s\n", edge.Ret(n, err))
+	// The router drops the segment and each resend, as when the
+	// server host crashes (chapter 6): a tail loss probe (RFC 8985)
+	// and the first retransmission, an RTO (200 ms) apart, then the
+	// second after the doubled RTO, until tcp_retries2 says give up
+	// when the timer fires next.
+	info, err := unix.GetsockoptTCPInfo(p.Client.FD, unix.IPPROTO_TCP, unix.TCP_INFO)
+	check(err)
+	p.GapSegments(rto(info), 1, time.Second)
+	p.GapSegments(rto(info), 1, time.Second)
+	info = edge.WaitInfo(p.Client.FD, 5*time.Second, "the first retransmission", retransmitted(1))
+	p.GapSegments(rto(info), 1, 2*time.Second)
+	info = edge.WaitInfo(p.Client.FD, 5*time.Second, "the second retransmission", retransmitted(2))
+	edge.Gap(rto(info))
+	edge.WaitInfo(p.Client.FD, 5*time.Second, "the timeout", closed)
+	_, err = p.Client.Read(make([]byte, 64))
+	edge.Printf("client: conn.Read: %s\n", p.Describe(err))
+	edge.Printf("router: segments dropped as belonging to no flow: %d\n", mb.Forgotten())
+	edge.Printf("server: segments received since the handshake: %d; state %s\n",
+		segsIn(p.Server)-received, p.Server.State())
+	//tcpedges:end
+	edge.Printf("router: it forgot the flow after more than 1.5 s and less than 3 s: %v\n",
+		forgotten > 1500*time.Millisecond && forgotten < 3*time.Second)
+}
+
+// rto is the retransmission timeout TCP_INFO reports, to 0.1 s.
+func rto(i *unix.TCPInfo) time.Duration {
+	return (time.Duration(i.Rto) * time.Microsecond).Round(100 * time.Millisecond)
+}
+
+func closed(i *unix.TCPInfo) bool { return i.State == unix.BPF_TCP_CLOSE }
+
+// retransmitted holds once the kernel has counted n retransmissions.
+func retransmitted(n int) func(*unix.TCPInfo) bool {
+	return func(i *unix.TCPInfo) bool { return int(i.Retransmits) >= n }
+}
+
+// segsIn is the number of segments the socket received (tcpi_segs_in).
+func segsIn(e *edge.End) int {
+	info, err := unix.GetsockoptTCPInfo(e.FD, unix.IPPROTO_TCP, unix.TCP_INFO)
+	check(err)
+	return int(info.Segs_in)
+}
+
+// check ends the program on an error, saying where it happened.
+func check(err error) { edge.CheckCaller(err) }
