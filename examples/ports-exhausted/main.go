@@ -37,7 +37,7 @@ func main() {
 		// between two hosts by default (2 reuses on loopback only).
 		h.Sysctl("net.ipv4.tcp_tw_reuse", "0")
 		// Often advised against TIME_WAIT: it sets how long an orphan
-		// waits in FIN_WAIT2, and nothing else.
+		// waits in FIN_WAIT2 (chapter 4), not TIME_WAIT.
 		h.Sysctl("net.ipv4.tcp_fin_timeout", "1")
 		edge.Println("ip_local_port_range 61000 61003 (4 ports), tcp_tw_reuse 0, tcp_fin_timeout 1")
 		var last *edge.End

@@ -14,6 +14,7 @@ package main
 import (
 	"net"
 	"os"
+	"strings"
 
 	"github.com/vishvananda/netlink"
 
@@ -37,7 +38,8 @@ func main() {
 		defer ln.Close()
 		server := ln.Addr().(*net.TCPAddr)
 		h.Sysctl("net.ipv4.ip_local_port_range", "61000 61003")
-		edge.Println("ip_local_port_range 61000 61003 (4 ports), tcp_tw_reuse 2, tcp_tw_reuse_delay 1000 (the defaults)")
+		edge.Printf("ip_local_port_range 61000 61003 (4 ports), tcp_tw_reuse %s, tcp_tw_reuse_delay %s (the defaults)\n",
+			sysctl("tcp_tw_reuse"), sysctl("tcp_tw_reuse_delay"))
 		for i := 1; i <= 4; i++ {
 			openClose(s, ln, i)
 		}
@@ -62,6 +64,14 @@ func main() {
 		}
 		defer c.Close()
 	})
+}
+
+// sysctl reads net.ipv4.<name> in the namespace of the calling
+// thread: /proc/sys/net follows the thread that opens it.
+func sysctl(name string) string {
+	v, err := os.ReadFile("/proc/sys/net/ipv4/" + name)
+	edge.Check(err, "read "+name)
+	return strings.TrimSpace(string(v))
 }
 
 // dial connects to server as role, and says from which port.
