@@ -11,6 +11,8 @@
 package main
 
 import (
+	"net"
+
 	"tcpedges/internal/edge"
 )
 
@@ -23,53 +25,62 @@ func main() {
 	edge.Println("net.ipv4.tcp_max_tw_buckets = 1")
 	//tcpedges:end
 	h.Do(func() {
+		s := edge.NewScene()
+		defer s.Close()
+		ln := s.Listen("server")
+		defer ln.Close()
+
 		edge.Println("# client1: close() first")
-		p := edge.NewPair()
-		defer p.Close()
-		closeFirst(p)
+		closeFirst(connect(s, ln, "client1"))
 
 		edge.Println("# client2: close() first")
-		p2 := edge.NewPair()
-		defer p2.Close()
+		c, srv := connect(s, ln, "client2")
 		//tcpedges:show
-		closeFirst(p2)
+		closeFirst(c, srv)
 		//tcpedges:end
 
 		edge.Println("# client3: shutdown(SHUT_WR) first, close() after the server's FIN")
-		p3 := edge.NewPair()
-		defer p3.Close()
+		c, srv = connect(s, ln, "client3")
+		defer c.Close()
 		//tcpedges:show
 		overflows := edge.TCPExtCounter("TCPTimeWaitOverflow")
-		edge.Println("client: shutdown(SHUT_WR)")
-		edge.Check(p3.Client.CloseWrite(), "client: shutdown")
-		p3.Client.WaitState("FIN_WAIT2")
-		p3.PrintSegments()
+		edge.Println("client3: shutdown(SHUT_WR)")
+		edge.Check(c.CloseWrite(), "client3: shutdown")
+		c.WaitState("FIN_WAIT2")
+		s.PrintSegments()
 		edge.Println("server: close()")
-		p3.Server.Close()
-		p3.Client.WaitState("TIME_WAIT", "CLOSED")
-		p3.PrintSegments()
-		edge.Printf("  client %s; TCPTimeWaitOverflow +%d\n", p3.Client.State(),
+		srv.Close()
+		c.WaitState("TIME_WAIT", "CLOSED")
+		s.PrintSegments()
+		edge.Printf("  client3 %s; TCPTimeWaitOverflow +%d\n", c.State(),
 			edge.TCPExtCounter("TCPTimeWaitOverflow")-overflows)
 		//tcpedges:end
-		p3.Client.Close()
 	})
+}
+
+// connect connects role to ln, and accepts the connection.
+func connect(s *edge.Scene, ln *net.TCPListener, role string) (c, srv *edge.End) {
+	c = s.Dial(role, ln.Addr())
+	srv = s.Accept(ln, "server")
+	edge.Printf("%s: connected\n", role)
+	return c, srv
 }
 
 // closeFirst has the client close, then the server, and prints what
 // each step left.
-func closeFirst(p *edge.Pair) {
+func closeFirst(c, srv *edge.End) {
 	overflows := edge.TCPExtCounter("TCPTimeWaitOverflow")
 	before := edge.ReadCounters()
-	edge.Println("client: close()")
-	p.Client.Close()
-	p.Client.WaitState("FIN_WAIT2", "CLOSED")
-	p.PrintSegments()
-	edge.Printf("  client %s (sock_diag); TCPTimeWaitOverflow +%d\n", p.Client.State(),
+	edge.Printf("%s: close()\n", c.Name)
+	c.Close()
+	c.WaitState("FIN_WAIT2", "CLOSED")
+	edge.PrintSegments()
+	edge.Printf("  %s %s (sock_diag); TCPTimeWaitOverflow +%d\n", c.Name, c.State(),
 		edge.TCPExtCounter("TCPTimeWaitOverflow")-overflows)
 	edge.Println("server: close()")
-	p.Server.Close()
-	p.Server.WaitState("CLOSED")
-	p.PrintSegments()
-	edge.Printf("  client %s, server %s (sock_diag); %s\n", p.Client.State(), p.Server.State(),
+	srv.Close()
+	srv.WaitState("CLOSED")
+	edge.PrintSegments()
+	edge.Printf("  %s %s, server %s (sock_diag); %s\n", c.Name, c.State(), srv.State(),
 		edge.ReadCounters().Since(before))
 }
