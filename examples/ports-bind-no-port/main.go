@@ -62,6 +62,9 @@ func run(d *net.Dialer) (shared bool) {
 		defer ln.Close()
 		ln2 := s.Listen("server2")
 		defer ln2.Close()
+		// In errors, the address bind(2) is given, port 0, is shown
+		// without it.
+		s.Name(&net.TCPAddr{IP: net.IPv4(127, 0, 0, 1)}, "127.0.0.1")
 		// The listeners' ports are from the default range, below it.
 		h.Sysctl("net.ipv4.ip_local_port_range", "61000 61001")
 

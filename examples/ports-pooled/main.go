@@ -13,9 +13,11 @@ package main
 import (
 	"context"
 	"io"
+	"log"
 	"net"
 	"net/http"
 	"net/http/httptrace"
+	"strings"
 
 	"github.com/vishvananda/netlink"
 
@@ -51,9 +53,15 @@ func run(maxIdle, rounds int) (ok bool) {
 	})
 	defer s.Close()
 	defer ln.Close()
-	go http.Serve(ln, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		io.WriteString(w, "hello\n")
-	}))
+	server := &http.Server{
+		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			io.WriteString(w, "hello\n")
+		}),
+		// An error of the server (accept: too many open files, say)
+		// is not the story: it ends the program, in one sentence.
+		ErrorLog: log.New(fatalWriter{}, "", 0),
+	}
+	go server.Serve(ln)
 
 	//tcpedges:show
 	tr := http.DefaultTransport.(*http.Transport).Clone()
@@ -101,6 +109,14 @@ func run(maxIdle, rounds int) (ok bool) {
 		}
 	}
 	return ok
+}
+
+// fatalWriter ends the program with what is written to it.
+type fatalWriter struct{}
+
+func (fatalWriter) Write(p []byte) (int, error) {
+	edge.Fatalf("server: %s", strings.TrimSpace(string(p)))
+	return len(p), nil
 }
 
 // request is a GET of url that counts, in reused, the connections it
