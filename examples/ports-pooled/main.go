@@ -24,6 +24,7 @@ import (
 	"tcpedges/internal/edge"
 )
 
+//tcpedges:slow two namespaces of its own, 38 HTTP requests over 7 connections, and a sock_diag dump after each of 13 rounds: 110 to 130 ms
 func main() {
 	edge.ParseFlags()
 	edge.Printf("# http.Transport, MaxIdleConnsPerHost %d (the default), 3 requests at a time\n",

@@ -18,6 +18,7 @@ import (
 )
 
 //tcpedges:wait 30ms the TIME_WAITs must be older than tcp_tw_reuse_delay, set to 1 ms (sock_diag's timer counts in jiffies)
+//tcpedges:slow the lab (three namespaces, two veth pairs) and four connections, each closed first and waited into TIME_WAIT, add about 90 ms to the 30 ms wait (the lab's setup alone took up to 1 s on this machine under load, as host-reboot's did)
 func main() {
 	edge.ParseFlags()
 	lab := edge.NewLab()

@@ -22,6 +22,7 @@ import (
 )
 
 //tcpedges:wait 30ms the TIME_WAITs must be older than tcp_tw_reuse_delay, set to 1 ms (sock_diag's timer counts in jiffies)
+//tcpedges:slow a namespace of its own and four connections, each closed first and waited into TIME_WAIT, add 50 to 70 ms to the 30 ms wait
 func main() {
 	edge.ParseFlags()
 	h := edge.NewHost("host")
