@@ -16,6 +16,7 @@ import (
 	"tcpedges/internal/edge"
 )
 
+//tcpedges:slow three connections in a namespace of its own, each closed and captured in full: 65 to 105 ms on this machine under load
 func main() {
 	edge.ParseFlags()
 	h := edge.NewHost("host")
