@@ -48,10 +48,8 @@ func main() {
 	start := time.Now()
 	closed := make(chan error, 1)
 	go func() { closed <- p.Client.Close() }()
-	p.WaitSegments(1, time.Second)
-	for k := 1; k <= 2; k++ {
-		p.GapSegments(rto<<(k-1), 1, 2*time.Second)
-	}
+	// The FIN, then the retransmissions, the RTO doubling each time.
+	p.PrintTimed([]time.Duration{0, rto, rto << 1}, 2*time.Second)
 	// The linger time ends 1 s after the FIN: 0.4 s after the second
 	// retransmission.
 	edge.Gap(linger*time.Second - rto - rto<<1)

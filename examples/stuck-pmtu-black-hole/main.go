@@ -176,9 +176,7 @@ func (l *lab) dropped() uint64 {
 // the RTO doubling each time: 4 in 1.6 s.
 func retransmissions(p *edge.Pair) {
 	rto := edge.RTO(p.Client.FD)
-	for _, gap := range []time.Duration{rto, rto, 2 * rto, 4 * rto} {
-		p.GapSegments(gap, 1, 2*time.Second)
-	}
+	p.PrintTimed([]time.Duration{rto, rto, 2 * rto, 4 * rto}, 3*time.Second)
 }
 
 // waitDelivered waits until the server has acknowledged all the client
