@@ -28,54 +28,54 @@ func main() {
 	// milliseconds after it, racing this program's own printing. The
 	// retransmissions are then the retransmission timer's alone.
 	lab.Client.Sysctl("net.ipv4.tcp_early_retrans", "0")
-
-	edge.Println("# net.ipv4.tcp_orphan_retries = 1 in the client")
-	lab.Client.Sysctl("net.ipv4.tcp_orphan_retries", "1")
-	orphan(lab, 0)
-
-	edge.Println("# TCP_USER_TIMEOUT 500 ms, net.ipv4.tcp_orphan_retries = 0 (the default)")
-	lab.Client.Sysctl("net.ipv4.tcp_orphan_retries", "0")
-	lab.Reboot()
-	orphan(lab, 500*time.Millisecond)
-}
-
-// orphan connects to the server, which then crashes, writes and closes,
-// and follows the orphan until the kernel frees it. With a user
-// timeout, the client's socket sets TCP_USER_TIMEOUT first.
-func orphan(lab *edge.Lab, userTimeout time.Duration) {
 	p := lab.Pair()
 	defer p.Close()
-	if userTimeout > 0 {
-		check(unix.SetsockoptInt(p.Client.FD, unix.IPPROTO_TCP, unix.TCP_USER_TIMEOUT, int(userTimeout.Milliseconds())))
-	}
-	edge.Println("connected")
-	p.PrintSegments()
+	// A second connection, whose socket sets a user timeout.
+	ln := p.Listen("server2")
+	defer ln.Close()
+	client2 := p.Dial("client2", ln.Addr())
+	defer client2.Close()
+	check(unix.SetsockoptInt(client2.FD, unix.IPPROTO_TCP, unix.TCP_USER_TIMEOUT, 500))
+	edge.Println("connected: client, client2 (TCP_USER_TIMEOUT 500 ms)")
 	edge.Println("the server host crashes")
 	lab.Crash()
-	rto := edge.RTO(p.Client.FD)
+
+	edge.Println("# client: net.ipv4.tcp_orphan_retries = 1")
+	lab.Client.Sysctl("net.ipv4.tcp_orphan_retries", "1")
+	orphan(lab, p, p.Client, 0)
+
+	edge.Println("# client2: TCP_USER_TIMEOUT 500 ms, net.ipv4.tcp_orphan_retries = 0 (the default)")
+	lab.Client.Sysctl("net.ipv4.tcp_orphan_retries", "0")
+	orphan(lab, p, client2, 500*time.Millisecond)
+}
+
+// orphan writes on c and closes it, and follows the orphan until the
+// kernel frees it. userTimeout is the TCP_USER_TIMEOUT c has, if any.
+func orphan(lab *edge.Lab, p *edge.Pair, c *edge.End, userTimeout time.Duration) {
+	rto := edge.RTO(c.FD)
 	aborts := lab.Client.Counter("TcpExtTCPAbortOnTimeout")
 
 	//tcpedges:show
-	edge.Println(`client: write("bye")`)
-	n, err := unix.Write(p.Client.FD, []byte("bye"))
-	edge.Printf("client: write() = %s\n", edge.Ret(n, err))
-	edge.Println("client: conn.Close()")
+	edge.Printf("%s: write(\"bye\")\n", c.Name)
+	n, err := unix.Write(c.FD, []byte("bye"))
+	edge.Printf("%s: write() = %s\n", c.Name, edge.Ret(n, err))
+	edge.Printf("%s: conn.Close()\n", c.Name)
 	start := time.Now()
-	err = p.Client.Close()
+	err = c.Close()
 	took := time.Since(start)
-	edge.Printf("client: conn.Close() = %s, before any retransmission: %v\n", edge.Describe(err), took < rto)
+	edge.Printf("%s: conn.Close() = %s, before any retransmission: %v\n", c.Name, edge.Describe(err), took < rto)
 	// The retransmission timer fires after the RTO (0.2 s on this
 	// wire), doubling it each time (tcp_retransmit_timer).
 	p.PrintTimed([]time.Duration{rto, rto << 1}, 2*time.Second)
 	// The program holds no descriptor any more; sock_diag still sees
 	// the socket. Send-Q counts what the peer has not acknowledged:
 	// 3 bytes and the FIN, which takes a sequence number.
-	s := p.Client.Diag()
+	s := c.Diag()
 	if s == nil || s.Retrans != 2 {
 		edge.Fatalf("the orphan was not there with 2 retransmissions after its second: this machine ran the program too slowly")
 	}
-	edge.Printf("client (orphan): %s, Send-Q %d, %s, retransmissions %d\n",
-		edge.StateName(s.State), s.WQueue, timer(s), s.Retrans)
+	edge.Printf("%s (orphan): %s, Send-Q %d, %s, retransmissions %d\n",
+		c.Name, edge.StateName(s.State), s.WQueue, timer(s), s.Retrans)
 	// When the timer fires next, tcp_write_timeout finds the orphan
 	// expired: for an orphan, tcp_orphan_retries takes the place of
 	// tcp_retries2 (0 counts as 8), and TCP_USER_TIMEOUT, counted from
@@ -89,16 +89,16 @@ func orphan(lab *edge.Lab, userTimeout time.Duration) {
 		next = userTimeout - rto<<1
 	}
 	edge.Gap(next)
-	p.Client.WaitDiag(3*time.Second, "the orphan to be freed", func(s *netlink.Socket) bool { return s == nil })
+	c.WaitDiag(3*time.Second, "the orphan to be freed", func(s *netlink.Socket) bool { return s == nil })
 	elapsed := time.Since(start)
-	edge.Printf("client: the kernel has freed the orphan: %s; TCPAbortOnTimeout +%d\n",
-		p.Client.State(), lab.Client.Counter("TcpExtTCPAbortOnTimeout")-aborts)
+	edge.Printf("%s: the kernel has freed the orphan: %s; TCPAbortOnTimeout +%d\n",
+		c.Name, c.State(), lab.Client.Counter("TcpExtTCPAbortOnTimeout")-aborts)
 	//tcpedges:end
 	// The timeline above, checked against the clock: freed at its end.
 	want := rto + rto<<1 + next
 	lo, hi := want-100*time.Millisecond, want+400*time.Millisecond
-	edge.Printf("client: freed more than %.1f s and less than %.1f s after close: %v\n",
-		lo.Seconds(), hi.Seconds(), elapsed > lo && elapsed < hi)
+	edge.Printf("%s: freed more than %.1f s and less than %.1f s after close: %v\n",
+		c.Name, lo.Seconds(), hi.Seconds(), elapsed > lo && elapsed < hi)
 }
 
 // timer names the timer sock_diag reports for a socket (idiag_timer).

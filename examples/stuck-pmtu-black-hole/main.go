@@ -38,8 +38,12 @@ func main() {
 	p.Close()
 	lab.Close()
 
+	// A lab of its own for the black hole: the client of the first
+	// remembers the path MTU it was told (for 10 minutes,
+	// net.ipv4.route.mtu_expires).
 	edge.Println(`# ICMP "need to frag" dropped by the router: a black hole`)
 	lab = newLab(true, "0")
+	defer lab.Close()
 	p = lab.Pair()
 	printMSS(p)
 	//tcpedges:show
@@ -57,14 +61,16 @@ func main() {
 	info := tcpInfo(p)
 	edge.Printf("client: MSS %d, retransmission timeouts %d, unacknowledged %d segment\n",
 		info.Snd_mss, info.Retransmits, info.Unacked)
-	edge.Printf("router: ICMP \"need to frag\" dropped: %d\n", lab.dropped())
-	edge.Println("  (from here on, segments not shown)")
+	dropped := lab.dropped()
+	edge.Printf("router: ICMP \"need to frag\" dropped: %d\n", dropped)
 	//tcpedges:end
+	// Not to leave an orphan retransmitting: an RST, not shown.
+	edge.Println("client: conn.SetLinger(0); conn.Close() (segments not shown)")
+	check(p.Client.SetLinger(0))
 	p.Close()
-	lab.Close()
 
 	edge.Println("# the same black hole, net.ipv4.tcp_mtu_probing = 1 in the client")
-	lab = newLab(true, "1")
+	lab.Client.Sysctl("net.ipv4.tcp_mtu_probing", "1")
 	p = lab.Pair()
 	//tcpedges:show
 	edge.Println("client: write(1448 bytes)")
@@ -75,15 +81,15 @@ func main() {
 	waitDelivered(p, 3*time.Second)
 	elapsed := time.Since(start)
 	printMSS(p)
-	edge.Printf("router: ICMP \"need to frag\" dropped: %d\n", lab.dropped())
+	edge.Printf("router: ICMP \"need to frag\" dropped: %d\n", lab.dropped()-dropped)
 	//tcpedges:end
 	edge.Printf("client: delivered after more than 1.5 s and less than 2.5 s: %v\n",
 		elapsed > 1500*time.Millisecond && elapsed < 2500*time.Millisecond)
 	p.Close()
-	lab.Close()
 
 	edge.Println("# net.ipv4.tcp_mtu_probing = 2 in the client")
-	lab = newLab(true, "2")
+	// Read when a connection starts (tcp_mtup_init).
+	lab.Client.Sysctl("net.ipv4.tcp_mtu_probing", "2")
 	p = lab.Pair()
 	// With 2, the connection starts at the MSS of tcp_base_mss (1024),
 	// below the path's, whatever the SYNs announced. The segments of a
@@ -94,7 +100,6 @@ func main() {
 	printMSS(p)
 	//tcpedges:end
 	p.Close()
-	lab.Close()
 }
 
 // lab is the edge lab with a narrow link between the router and the
