@@ -3,7 +3,7 @@
 // succeed, and the socket, which no process holds any more (an orphan),
 // stays in FIN_WAIT1 while the kernel retransmits the data and the FIN.
 // It ends after net.ipv4.tcp_orphan_retries (here 1, in the client's
-// namespace; by default 0, which the kernel reads as 8: about 100 s),
+// namespace; by default 0, which the kernel reads as 8: about 205 s),
 // or after TCP_USER_TIMEOUT when the socket set one, with nothing sent
 // and nobody told.
 package main
