@@ -64,18 +64,17 @@ func orphan(lab *edge.Lab, p *edge.Pair, c *edge.End, userTimeout time.Duration)
 	err = c.Close()
 	took := time.Since(start)
 	edge.Printf("%s: conn.Close() = %s, before any retransmission: %v\n", c.Name, edge.Describe(err), took < rto)
-	// The retransmission timer fires after the RTO (0.2 s on this
-	// wire), doubling it each time (tcp_retransmit_timer).
-	p.PrintTimed([]time.Duration{rto, rto << 1}, 2*time.Second)
 	// The program holds no descriptor any more; sock_diag still sees
 	// the socket. Send-Q counts what the peer has not acknowledged:
 	// 3 bytes and the FIN, which takes a sequence number.
 	s := c.Diag()
-	if s == nil || s.Retrans != 2 {
-		edge.Fatalf("the orphan was not there with 2 retransmissions after its second: this machine ran the program too slowly")
+	if s == nil {
+		edge.Fatalf("the orphan had gone before the program looked: this machine ran it too slowly")
 	}
-	edge.Printf("%s (orphan): %s, Send-Q %d, %s, retransmissions %d\n",
-		c.Name, edge.StateName(s.State), s.WQueue, timer(s), s.Retrans)
+	edge.Printf("%s (orphan): %s, Send-Q %d, %s\n", c.Name, edge.StateName(s.State), s.WQueue, timer(s))
+	// The retransmission timer fires after the RTO (0.2 s on this
+	// wire), doubling it each time (tcp_retransmit_timer).
+	p.PrintTimed([]time.Duration{rto, rto << 1}, 2*time.Second)
 	// When the timer fires next, tcp_write_timeout finds the orphan
 	// expired: for an orphan, tcp_orphan_retries takes the place of
 	// tcp_retries2 (0 counts as 8), and TCP_USER_TIMEOUT, counted from
@@ -96,7 +95,8 @@ func orphan(lab *edge.Lab, p *edge.Pair, c *edge.End, userTimeout time.Duration)
 	//tcpedges:end
 	// The timeline above, checked against the clock: freed at its end.
 	want := rto + rto<<1 + next
-	lo, hi := want-100*time.Millisecond, want+400*time.Millisecond
+	// The upper bound leaves a busy machine time to look.
+	lo, hi := want-100*time.Millisecond, want+time.Second
 	edge.Printf("%s: freed more than %.1f s and less than %.1f s after close: %v\n",
 		c.Name, lo.Seconds(), hi.Seconds(), elapsed > lo && elapsed < hi)
 }
