@@ -11,6 +11,7 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"time"
 
 	"github.com/google/nftables"
@@ -61,7 +62,13 @@ func main() {
 	info := tcpInfo(p)
 	edge.Printf("client: MSS %d, retransmission timeouts %d, unacknowledged %d segment\n",
 		info.Snd_mss, info.Retransmits, info.Unacked)
-	dropped := lab.dropped()
+	// One ICMP error for each copy sent: the last may still be on its
+	// way through the router when the capture has shown the copy.
+	var dropped uint64
+	edge.Await(time.Second, "the router to drop an ICMP error for each copy", func() (bool, string) {
+		dropped = lab.dropped()
+		return dropped == uint64(info.Total_retrans)+1, fmt.Sprintf("it dropped %d for %d copies", dropped, info.Total_retrans+1)
+	})
 	edge.Printf("router: ICMP \"need to frag\" dropped: %d\n", dropped)
 	//tcpedges:end
 	// Not to leave an orphan retransmitting: an RST, not shown.

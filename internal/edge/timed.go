@@ -34,3 +34,11 @@ func (s *Scene) PrintTimed(gaps []time.Duration, wait time.Duration) {
 		fmt.Println("  " + seg)
 	}
 }
+
+// Await asks cond until it holds, for at most wait, as the waits of
+// this package do, and ends the program saying what it waited for if
+// it does not: for a kernel state no other wait here covers, such as a
+// firewall rule's counter (cond's second result says what it is now).
+func Await(wait time.Duration, what string, cond func() (ok bool, now string)) {
+	pollFor(wait, what, cond)
+}
