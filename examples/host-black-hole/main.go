@@ -59,7 +59,7 @@ func main() {
 			edge.Gap(d)
 			break
 		}
-		s.GapSegments(d, 1, time.Second)
+		s.GapSegments(d, 1, 2*time.Second)
 	}
 	err := <-done
 	elapsed := time.Since(start)
