@@ -31,8 +31,10 @@ func main() {
 	p.PrintStates()
 	// The server's orphan is freed after net.ipv4.tcp_fin_timeout
 	// (60 s by default). The client's only timer is the keepalive Go
-	// turns on for every connection (15 s idle).
-	edge.Printf("  timers: client %s; server %s\n", p.Client.TimerWithin(5*time.Second), finTimeout(p.Server))
+	// turns on for every connection (15 s idle), armed when the
+	// connection was made: read to 15 s, it is "at most 15 s", however
+	// late a slow machine reads it.
+	edge.Printf("  timers: client %s; server %s\n", p.Client.TimerWithin(15*time.Second), finTimeout(p.Server))
 	// Without keepalive, as a C client runs, CLOSE_WAIT has
 	// no timer at all: only our close() ends it.
 	edge.Println("client: SetKeepAlive(false)")
