@@ -11,11 +11,14 @@
 // release (6.12.117+deb12-amd64), a glob (6.12.*+deb12-amd64) or
 // "newest"; for each, the newest matching package wins. With -n the
 // book runs several times in one boot, so that a difference the kernel
-// makes (in every run) can be told from a race (in some).
+// makes (in every run) can be told from a race (in some). With -run
+// only the scripts whose whole name the regular expression matches
+// run (as go test -run 'TestScripts/(regexp)$'), which -write refuses:
+// the appendix is made from every script.
 //
 // Usage:
 //
-//	go run ./tools/kernels [-n runs] [-timeout d] [-kvm] [-json file] [-write page] [version...]
+//	go run ./tools/kernels [-n runs] [-run regexp] [-timeout d] [-kvm] [-json file] [-write page] [version...]
 //	go run ./tools/kernels -from file[,file] [-write page]   report saved runs again
 //	go run ./tools/kernels -check page                       is the appendix page up to date?
 //
@@ -50,6 +53,7 @@ var defaultVersions = []string{"6.1", "6.12", "6.18", "newest"}
 
 var (
 	runs     = flag.Int("n", 1, "runs of the book in each boot")
+	only     = flag.String("run", "", "run only the scripts whose whole name matches this regular expression")
 	timeout  = flag.Duration("timeout", 0, "bound on each kernel's boot and runs (default 3m plus 8m a run)")
 	useKVM   = flag.Bool("kvm", false, "use KVM instead of software emulation")
 	cacheDir = flag.String("cache", defaultCache(), "folder for Debian's package lists and the unpacked kernels")
@@ -69,12 +73,16 @@ func defaultCache() string {
 
 func main() {
 	flag.Usage = func() {
-		fmt.Fprintln(os.Stderr, "usage: kernels [-n runs] [-timeout d] [-kvm] [-cache dir] [-json file] [-write page] [version...]\n       kernels -from file[,file] [-write page]\n       kernels -check page")
+		fmt.Fprintln(os.Stderr, "usage: kernels [-n runs] [-run regexp] [-timeout d] [-kvm] [-cache dir] [-json file] [-write page] [version...]\n       kernels -from file[,file] [-write page]\n       kernels -check page")
 		flag.PrintDefaults()
 	}
 	flag.Parse()
 	if *runs < 1 {
 		flag.Usage()
+		os.Exit(2)
+	}
+	if *only != "" && *write != "" {
+		fmt.Fprintln(os.Stderr, "kernels: -write makes the appendix from every script; it cannot be given with -run")
 		os.Exit(2)
 	}
 	if *timeout == 0 {
@@ -167,7 +175,7 @@ func runAll(ctx context.Context, versions []string) (bool, error) {
 	if err := os.Chmod(work, 0o755); err != nil {
 		return false, err
 	}
-	b, err := build(root, work)
+	b, err := build(root, work, *only)
 	if err != nil {
 		return false, err
 	}
