@@ -19,7 +19,8 @@
 // Usage:
 //
 //	go run ./tools/kernels [-n runs] [-run regexp] [-timeout d] [-kvm] [-json file] [-write page] [version...]
-//	go run ./tools/kernels -from file[,file] [-write page]   report saved runs again
+//	go run ./tools/kernels -from file[,file] [-write page]   report saved runs again; a later
+//	                                                         file's results replace an earlier one's
 //	go run ./tools/kernels -check page                       is the appendix page up to date?
 //
 // The default versions are 6.1 (Debian 12), 6.12 (Debian 13, the LTS),
@@ -37,6 +38,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -422,6 +424,10 @@ func reportFile(paths string) (bool, error) {
 		}
 		all = append(all, runs...)
 	}
+	all, err := mergeRuns(all)
+	if err != nil {
+		return false, err
+	}
 	scripts, err := loadScripts(".")
 	if err != nil {
 		return false, err
@@ -441,4 +447,38 @@ func reportFile(paths string) (bool, error) {
 		}
 	}
 	return same, nil
+}
+
+// mergeRuns joins the runs made on one kernel by several calls, so that
+// after a change to a few scripts only those need to run again
+// (-run), not the whole book: for each kernel, a later file's results
+// replace an earlier one's for the scripts it ran. The scripts each
+// result was compared with go along (Pinned), so -write still refuses
+// a result made with a script other than testdata's.
+func mergeRuns(all []kernelRun) ([]kernelRun, error) {
+	var merged []kernelRun
+	at := map[string]int{} // release → index in merged
+	for _, kr := range all {
+		i, ok := at[kr.Kernel.Release]
+		if !ok {
+			at[kr.Kernel.Release] = len(merged)
+			kr.Runs = slices.Clone(kr.Runs)
+			merged = append(merged, kr)
+			continue
+		}
+		m := &merged[i]
+		if len(m.Runs) != len(kr.Runs) {
+			return nil, fmt.Errorf("%s: runs made with -n %d and -n %d cannot be joined", kr.Kernel.Release, len(m.Runs), len(kr.Runs))
+		}
+		pinned := maps.Clone(m.Pinned)
+		maps.Copy(pinned, kr.Pinned)
+		m.Pinned = pinned
+		for j := range m.Runs {
+			scripts := maps.Clone(m.Runs[j].Scripts)
+			maps.Copy(scripts, kr.Runs[j].Scripts)
+			m.Runs[j].Scripts = scripts
+		}
+		m.Kernel, m.Uname, m.Accel = kr.Kernel, kr.Uname, kr.Accel
+	}
+	return merged, nil
 }
