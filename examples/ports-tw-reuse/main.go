@@ -47,7 +47,12 @@ func main() {
 		edge.Printf("sock_diag, connections to server: %s\n", edge.StatesTo(server))
 
 		//tcpedges:show
-		// On loopback, but every TIME_WAIT is younger than 1000 ms.
+		// On loopback, but every TIME_WAIT is younger than the delay:
+		// 1000 ms would do, unless the program itself was late by a
+		// second since the first (starved of CPU, say); 60000 ms, the
+		// maximum, leaves no doubt.
+		h.Sysctl("net.ipv4.tcp_tw_reuse_delay", "60000") // ms
+		edge.Println("tcp_tw_reuse_delay 60000")
 		dial(s, "client5", server)
 
 		h.Sysctl("net.ipv4.tcp_tw_reuse_delay", "1") // ms
