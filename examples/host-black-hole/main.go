@@ -15,7 +15,7 @@ import (
 	"tcpedges/internal/edge"
 )
 
-//tcpedges:wait 3s SYN retries: tcp_syn_retries=1 in the client, linear 1 s timeouts
+//tcpedges:wait 3s SYN retries: tcp_syn_retries=1 in the client, a model time of 3 s
 func main() {
 	edge.ParseFlags()
 	lab := edge.NewLab()
@@ -42,14 +42,25 @@ func main() {
 	go func() {
 		done <- unix.Connect(fd, &unix.SockaddrInet4{Addr: server.Addr().As4(), Port: int(server.Port())})
 	}()
-	// The SYN, then one resent each time the timer fires: tcpi_rto
-	// stays at the initial 1 s, for the first
-	// net.ipv4.tcp_syn_linear_timeouts (4) resends do not double it.
+	// The SYN, then one resent each time the timer fires, until the
+	// timer finds the time the SYN retries allow spent and connect
+	// fails: each step waits for what the kernel did (TCP_INFO: one
+	// more retransmission, or the socket closed), and prints the
+	// timer's interval before it, tcpi_rto. Since Linux 6.5 the first
+	// net.ipv4.tcp_syn_linear_timeouts (4) resends do not double it:
+	// 1 s each time.
 	s.WaitSegments(1, time.Second)
-	for range 2 {
-		s.GapSegments(rto(fd), 1, 2*time.Second)
+	for resent := uint32(0); ; resent++ {
+		d := rto(fd)
+		info := edge.WaitInfo(fd, d+2*time.Second, "the SYN timer", func(i *unix.TCPInfo) bool {
+			return i.Total_retrans > resent || i.State != unix.BPF_TCP_SYN_SENT
+		})
+		if info.State != unix.BPF_TCP_SYN_SENT {
+			edge.Gap(d)
+			break
+		}
+		s.GapSegments(d, 1, 2*time.Second)
 	}
-	edge.Gap(rto(fd))
 	err := <-done
 	elapsed := time.Since(start)
 	edge.Printf("client: connect() = %s\n", edge.Ret(0, err))

@@ -63,7 +63,10 @@ func main() {
 	// most, then one a second (ip_error: net.ipv4.route.error_burst
 	// and error_cost, for the whole machine): if the program was too
 	// slow, the connection may time out with none left, and the read
-	// say ETIMEDOUT, another story.
+	// say ETIMEDOUT, another story. (That is ip_error's limit alone:
+	// the lab's router limits no ICMP of its own, icmp_ratemask=0.
+	// With icmp_ratelimit=0 instead, kernels before 6.14 sent one a
+	// second from the first, and this story could not be told.)
 	edge.WaitInfo(p.Client.FD, 3*time.Second, "another ICMP error, or the user timeout", func(i *unix.TCPInfo) bool {
 		return lab.Client.Counter("IcmpInDestUnreachs") > icmps || i.State == unix.BPF_TCP_CLOSE
 	})

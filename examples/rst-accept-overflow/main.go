@@ -8,7 +8,6 @@ package main
 
 import (
 	"net"
-	"syscall"
 
 	"golang.org/x/sys/unix"
 
@@ -42,33 +41,34 @@ func main() {
 
 		// A SYN is dropped outright once the queue is full
 		// (tcp_conn_request), so the late client must send its
-		// SYN first. TCP_DEFER_ACCEPT on a connecting socket makes
-		// it hold back the last ACK of the handshake: it will ride
-		// on the first data.
-		//
-		// The held-back ACK is not held forever: client2's delayed
-		// ACK timer sends it after TCP_DELACK_MAX (200 ms), so
-		// client1 and client2's data must come before.
-		d := net.Dialer{Control: func(_, _ string, c syscall.RawConn) error {
-			return c.Control(func(fd uintptr) {
-				check(unix.SetsockoptInt(int(fd), unix.IPPROTO_TCP, unix.TCP_DEFER_ACCEPT, 1))
-			})
-		}}
+		// SYN first, and complete its handshake after client1.
+		// TCP_DEFER_ACCEPT on the listener makes the server drop a
+		// handshake's bare last ACK (tcp_check_req) and complete it
+		// only with an ACK that brings data. It sends nothing in
+		// the meantime: its SYN-ACK is resent only near the end of
+		// the 10 s (syn_ack_recalc).
 		//tcpedges:show
-		edge.Println("client2: setsockopt(TCP_DEFER_ACCEPT, 1), connect()")
-		c, err := d.Dial("tcp4", server.String())
+		edge.Println("server: setsockopt(TCP_DEFER_ACCEPT, 10)")
+		check(unix.SetsockoptInt(ln, unix.IPPROTO_TCP, unix.TCP_DEFER_ACCEPT, 10))
+		edge.Println("client2: connect()")
+		deferDrops := edge.TCPExtCounter("TCPDeferAcceptDrop")
+		c, err := net.Dial("tcp4", server.String())
 		edge.Check(err, "connect")
 		late := s.End("client2", c.(*net.TCPConn))
-		edge.Println("client2: connect() returned, its ACK held back")
+		edge.WaitTCPExtCounter("TCPDeferAcceptDrop", deferDrops+1)
+		edge.Println("client2: connect() returned; the server dropped its bare ACK")
 
-		// client1, a plain blocking connect(), completes its
-		// handshake at once and fills the queue. It has no role,
-		// so its segments are left out of the capture.
+		// client1, a plain blocking connect(), and its first data
+		// complete its handshake and fill the queue. It has no
+		// role, so its segments are left out of the capture.
 		first, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM, 0)
 		edge.Check(err, "socket")
 		defer unix.Close(first)
 		check(unix.Connect(first, sa))
-		edge.Println("client1: connect() returned; the accept queue is full")
+		_, err = unix.Write(first, []byte("x"))
+		check(err)
+		edge.WaitFD(ln, unix.POLLIN) // client1 is in the queue
+		edge.Println(`client1: connect(), write("x"); the accept queue is full`)
 
 		// The data carries client2's ACK. The server would now make
 		// the connection (tcp_check_req), finds the queue full, and
@@ -86,9 +86,12 @@ func main() {
 		//tcpedges:end
 		late.Close()
 
-		// The connection in the queue is fine.
+		// The connection in the queue is fine. (Its "x" is read,
+		// so that closing it sends a FIN, not an RST.)
 		fd, _, err := unix.Accept(ln)
 		edge.Check(err, "accept")
+		_, err = unix.Read(fd, make([]byte, 1))
+		check(err)
 		unix.Close(fd)
 		edge.Println("server: accept() returns client1's connection")
 	})

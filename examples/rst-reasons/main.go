@@ -71,27 +71,30 @@ func main() {
 		sa, err := unix.Getsockname(ln)
 		check(err)
 		addr := &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: sa.(*unix.SockaddrInet4).Port}
-		// As in rst-accept-overflow: client2 holds back its ACK,
-		// client1 fills the queue, client2's data meets it full.
-		d := net.Dialer{Control: func(_, _ string, c syscall.RawConn) error {
-			return c.Control(func(fd uintptr) {
-				check(unix.SetsockoptInt(int(fd), unix.IPPROTO_TCP, unix.TCP_DEFER_ACCEPT, 1))
-			})
-		}}
-		c2, err := d.Dial("tcp4", addr.String())
+		// As in rst-accept-overflow: TCP_DEFER_ACCEPT on the
+		// listener drops client2's bare ACK, client1 and its data
+		// fill the queue, client2's data meets it full.
+		check(unix.SetsockoptInt(ln, unix.IPPROTO_TCP, unix.TCP_DEFER_ACCEPT, 10))
+		c2, err := net.Dial("tcp4", addr.String())
 		edge.Check(err, "connect")
 		late := s.End("client2", c2.(*net.TCPConn))
 		defer late.Close()
 		c1, err := net.DialTCP("tcp4", nil, addr)
 		check(err)
 		defer c1.Close()
+		_, err = c1.Write([]byte("x"))
+		check(err)
+		edge.WaitFD(ln, unix.POLLIN) // client1 is in the queue
 		_, err = late.Write([]byte("hi"))
 		check(err)
 		late.WaitState("CLOSED")
 		// Accept client1, so that closing the listener resets
-		// nothing (see the last cause).
+		// nothing (see the last cause), and read its "x", so
+		// that closing it resets nothing either (cause 2).
 		fd, _, err := unix.Accept(ln)
 		edge.Check(err, "accept")
+		_, err = unix.Read(fd, make([]byte, 1))
+		check(err)
 		unix.Close(fd)
 	})
 	// TCP_LINGER2 < 0: an orphan must not wait in FIN_WAIT2 for the

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/netip"
 
+	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
 	"golang.org/x/sys/unix"
 )
@@ -76,11 +77,13 @@ func (c *Capture) formatICMP(src, dst netip.Addr, icmp *layers.ICMPv4) (string, 
 	if from == "" || to == "" || icmp.TypeCode.Type() != layers.ICMPv4TypeDestinationUnreachable {
 		return "", false
 	}
-	// The error quotes the IP header and 8 bytes of the segment: its
-	// ports.
+	// The error quotes the IP header and at least 8 bytes of the
+	// segment: its ports. Its total length is the whole segment's, more
+	// than is quoted: gopacket reports that as truncated, to feedback it
+	// must be given.
 	var ip layers.IPv4
 	q := icmp.Payload
-	if ip.DecodeFromBytes(q, nil) != nil || ip.Protocol != layers.IPProtocolTCP || len(q) < int(ip.IHL)*4+4 {
+	if ip.DecodeFromBytes(q, gopacket.NilDecodeFeedback) != nil || ip.Protocol != layers.IPProtocolTCP || len(q) < int(ip.IHL)*4+4 {
 		return "", false
 	}
 	ports := q[ip.IHL*4:]
@@ -99,5 +102,10 @@ func (c *Capture) formatICMP(src, dst netip.Addr, icmp *layers.ICMPv4) (string, 
 		format = "%s unreachable, code " + fmt.Sprint(icmp.TypeCode.Code())
 	}
 	what := fmt.Sprintf(format, c.Hosts(qdst))
+	if icmp.TypeCode.Code() == layers.ICMPv4CodeFragmentationNeeded {
+		// RFC 1191: the next hop's MTU is in the low 16 bits of the
+		// header's second word, which gopacket names Seq.
+		what = fmt.Sprintf("%s unreachable - need to frag (mtu %d)", c.Hosts(qdst), icmp.Seq)
+	}
 	return fmt.Sprintf("%s > %s: ICMP %s, for %s > %s", from, to, what, qfrom, qto), true
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -49,7 +50,7 @@ type recordKernel struct {
 func newRecord(b book, all []kernelRun) (record, error) {
 	rec := record{Pinned: digests(b.scripts)}
 	for _, kr := range all {
-		if !maps(kr.Pinned, rec.Pinned) {
+		if !maps.Equal(kr.Pinned, rec.Pinned) {
 			return rec, fmt.Errorf("the runs on %s were made with other scripts than testdata/ holds now: run the book on it again", kr.Kernel.Release)
 		}
 		rk := recordKernel{Kernel: kr.Kernel, Accel: kr.Accel, Runs: len(kr.Runs),
@@ -65,18 +66,6 @@ func newRecord(b book, all []kernelRun) (record, error) {
 		rec.Kernels = append(rec.Kernels, rk)
 	}
 	return rec, nil
-}
-
-func maps(a, b map[string]string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for k, v := range a {
-		if b[k] != v {
-			return false
-		}
-	}
-	return true
 }
 
 var markWords = map[string]string{

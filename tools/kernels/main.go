@@ -11,12 +11,16 @@
 // release (6.12.117+deb12-amd64), a glob (6.12.*+deb12-amd64) or
 // "newest"; for each, the newest matching package wins. With -n the
 // book runs several times in one boot, so that a difference the kernel
-// makes (in every run) can be told from a race (in some).
+// makes (in every run) can be told from a race (in some). With -run
+// only the scripts whose whole name the regular expression matches
+// run (as go test -run 'TestScripts/(regexp)$'), which -write refuses:
+// the appendix is made from every script.
 //
 // Usage:
 //
-//	go run ./tools/kernels [-n runs] [-timeout d] [-kvm] [-json file] [-write page] [version...]
-//	go run ./tools/kernels -from file[,file] [-write page]   report saved runs again
+//	go run ./tools/kernels [-n runs] [-run regexp] [-timeout d] [-kvm] [-json file] [-write page] [version...]
+//	go run ./tools/kernels -from file[,file] [-write page]   report saved runs again; a later
+//	                                                         file's results replace an earlier one's
 //	go run ./tools/kernels -check page                       is the appendix page up to date?
 //
 // The default versions are 6.1 (Debian 12), 6.12 (Debian 13, the LTS),
@@ -34,6 +38,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -50,6 +55,7 @@ var defaultVersions = []string{"6.1", "6.12", "6.18", "newest"}
 
 var (
 	runs     = flag.Int("n", 1, "runs of the book in each boot")
+	only     = flag.String("run", "", "run only the scripts whose whole name matches this regular expression")
 	timeout  = flag.Duration("timeout", 0, "bound on each kernel's boot and runs (default 3m plus 8m a run)")
 	useKVM   = flag.Bool("kvm", false, "use KVM instead of software emulation")
 	cacheDir = flag.String("cache", defaultCache(), "folder for Debian's package lists and the unpacked kernels")
@@ -69,12 +75,16 @@ func defaultCache() string {
 
 func main() {
 	flag.Usage = func() {
-		fmt.Fprintln(os.Stderr, "usage: kernels [-n runs] [-timeout d] [-kvm] [-cache dir] [-json file] [-write page] [version...]\n       kernels -from file[,file] [-write page]\n       kernels -check page")
+		fmt.Fprintln(os.Stderr, "usage: kernels [-n runs] [-run regexp] [-timeout d] [-kvm] [-cache dir] [-json file] [-write page] [version...]\n       kernels -from file[,file] [-write page]\n       kernels -check page")
 		flag.PrintDefaults()
 	}
 	flag.Parse()
 	if *runs < 1 {
 		flag.Usage()
+		os.Exit(2)
+	}
+	if *only != "" && *write != "" {
+		fmt.Fprintln(os.Stderr, "kernels: -write makes the appendix from every script; it cannot be given with -run")
 		os.Exit(2)
 	}
 	if *timeout == 0 {
@@ -167,7 +177,7 @@ func runAll(ctx context.Context, versions []string) (bool, error) {
 	if err := os.Chmod(work, 0o755); err != nil {
 		return false, err
 	}
-	b, err := build(root, work)
+	b, err := build(root, work, *only)
 	if err != nil {
 		return false, err
 	}
@@ -414,6 +424,10 @@ func reportFile(paths string) (bool, error) {
 		}
 		all = append(all, runs...)
 	}
+	all, err := mergeRuns(all)
+	if err != nil {
+		return false, err
+	}
 	scripts, err := loadScripts(".")
 	if err != nil {
 		return false, err
@@ -433,4 +447,38 @@ func reportFile(paths string) (bool, error) {
 		}
 	}
 	return same, nil
+}
+
+// mergeRuns joins the runs made on one kernel by several calls, so that
+// after a change to a few scripts only those need to run again
+// (-run), not the whole book: for each kernel, a later file's results
+// replace an earlier one's for the scripts it ran. The scripts each
+// result was compared with go along (Pinned), so -write still refuses
+// a result made with a script other than testdata's.
+func mergeRuns(all []kernelRun) ([]kernelRun, error) {
+	var merged []kernelRun
+	at := map[string]int{} // release → index in merged
+	for _, kr := range all {
+		i, ok := at[kr.Kernel.Release]
+		if !ok {
+			at[kr.Kernel.Release] = len(merged)
+			kr.Runs = slices.Clone(kr.Runs)
+			merged = append(merged, kr)
+			continue
+		}
+		m := &merged[i]
+		if len(m.Runs) != len(kr.Runs) {
+			return nil, fmt.Errorf("%s: runs made with -n %d and -n %d cannot be joined", kr.Kernel.Release, len(m.Runs), len(kr.Runs))
+		}
+		pinned := maps.Clone(m.Pinned)
+		maps.Copy(pinned, kr.Pinned)
+		m.Pinned = pinned
+		for j := range m.Runs {
+			scripts := maps.Clone(m.Runs[j].Scripts)
+			maps.Copy(scripts, kr.Runs[j].Scripts)
+			m.Runs[j].Scripts = scripts
+		}
+		m.Kernel, m.Uname, m.Accel = kr.Kernel, kr.Uname, kr.Accel
+	}
+	return merged, nil
 }

@@ -142,3 +142,35 @@ func TestAppendixCheck(t *testing.T) {
 		t.Error("-write from runs made with other scripts succeeded")
 	}
 }
+
+// A later call's results replace an earlier one's for the scripts it
+// ran, on the same kernel; the others are kept, with the digests they
+// were compared with.
+func TestMergeRuns(t *testing.T) {
+	k := kernel{Release: "6.1.0-57-amd64"}
+	first := kernelRun{Kernel: k, Pinned: map[string]string{"a": "1", "b": "1"},
+		Runs: []run{{Scripts: map[string]result{"a": {Status: "pass"}, "b": {Status: "fail"}}}}}
+	again := kernelRun{Kernel: k, Pinned: map[string]string{"b": "2"},
+		Runs: []run{{Scripts: map[string]result{"b": {Status: "pass"}}}}}
+	other := kernelRun{Kernel: kernel{Release: "6.12.118+deb13-amd64"}, Runs: []run{{}}}
+	got, err := mergeRuns([]kernelRun{first, other, again})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 {
+		t.Fatalf("got %d kernels, want 2", len(got))
+	}
+	if p := got[0].Pinned; p["a"] != "1" || p["b"] != "2" {
+		t.Errorf("digests %v, want a 1, b 2", p)
+	}
+	if s := got[0].Runs[0].Scripts; s["a"].Status != "pass" || s["b"].Status != "pass" {
+		t.Errorf("results %v, want both pass", s)
+	}
+	if first.Pinned["b"] != "1" || first.Runs[0].Scripts["b"].Status != "fail" {
+		t.Error("mergeRuns changed its input")
+	}
+	again.Runs = append(again.Runs, run{})
+	if _, err := mergeRuns([]kernelRun{first, again}); err == nil {
+		t.Error("runs made with different -n were joined")
+	}
+}

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"syscall"
@@ -23,12 +24,22 @@ type book struct {
 	test    string            // the test binary
 	bin     string            // the examples, for TCPEDGES_BIN
 	scripts map[string][]byte // testdata/<name>.txtar by name, as pinned
+	run     string            // the test binary's -test.run
 }
 
 // build compiles the book into dir: static binaries, as a guest's
-// kernel is not the one they were built on.
-func build(root, dir string) (book, error) {
-	b := book{test: filepath.Join(dir, "book.test"), bin: filepath.Join(dir, "bin")}
+// kernel is not the one they were built on. With only, a regular
+// expression, the book is the scripts whose whole name it matches.
+func build(root, dir, only string) (book, error) {
+	b := book{test: filepath.Join(dir, "book.test"), bin: filepath.Join(dir, "bin"), run: "^TestScripts$"}
+	var match *regexp.Regexp
+	if only != "" {
+		var err error
+		if match, err = regexp.Compile("^(" + only + ")$"); err != nil {
+			return b, fmt.Errorf("-run: %v", err)
+		}
+		b.run = "^TestScripts$/^(" + only + ")$"
+	}
 	env := append(os.Environ(), "CGO_ENABLED=0")
 	for _, args := range [][]string{
 		{"test", "-c", "-o", b.test, "."},
@@ -41,8 +52,18 @@ func build(root, dir string) (book, error) {
 		}
 	}
 	var err error
-	b.scripts, err = loadScripts(root)
-	return b, err
+	if b.scripts, err = loadScripts(root); err != nil || match == nil {
+		return b, err
+	}
+	for name := range b.scripts {
+		if !match.MatchString(name) {
+			delete(b.scripts, name)
+		}
+	}
+	if len(b.scripts) == 0 {
+		return b, fmt.Errorf("-run %s matches no script in testdata", only)
+	}
+	return b, nil
 }
 
 // loadScripts reads the pinned scripts, testdata/<name>.txtar, by name.
@@ -76,7 +97,7 @@ mkdir -p "$TMPDIR"
 for i in $(seq %[3]d); do
 	cd "$work/run$i" || exit 1
 	: >begin
-	%[4]s -test.run '^TestScripts$' -test.v=test2json -test.count=1 \
+	%[4]s -test.run '%[6]s' -test.v=test2json -test.count=1 \
 		-test.timeout=%[5]s -update >test.out 2>&1
 	echo $? >status
 done
@@ -99,7 +120,7 @@ func boot(ctx context.Context, b book, img, work string, n int, kvm bool) (kerne
 		}
 	}
 	deadline, _ := ctx.Deadline()
-	script := fmt.Sprintf(guestScript, work, b.bin, n, b.test, time.Until(deadline).Round(time.Second))
+	script := fmt.Sprintf(guestScript, work, b.bin, n, b.test, time.Until(deadline).Round(time.Second), b.run)
 	if err := os.WriteFile(filepath.Join(work, "guest.sh"), []byte(script), 0o755); err != nil {
 		return kr, err
 	}
