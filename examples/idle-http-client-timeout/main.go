@@ -38,7 +38,7 @@ func main() {
 
 	edge.Println("# the client's IdleConnTimeout is the shorter")
 	//tcpedges:show
-	run(s, &http.Server{IdleTimeout: time.Second},
+	run(s, &http.Server{IdleTimeout: time.Minute},
 		&http.Transport{IdleConnTimeout: 5 * time.Millisecond},
 		"TIME_WAIT")
 	//tcpedges:end

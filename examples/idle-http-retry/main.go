@@ -21,6 +21,7 @@ import (
 	"strings"
 	"sync"
 	"syscall"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -156,13 +157,17 @@ func main() {
 func start(client *http.Client, req *http.Request, want error) <-chan string {
 	out := make(chan string, 1)
 	var conns []string
-	trace := &httptrace.ClientTrace{GotConn: func(info httptrace.GotConnInfo) {
-		if info.Reused {
-			conns = append(conns, "reused")
-		} else {
-			conns = append(conns, "new")
-		}
-	}}
+	wrote := make(chan struct{}, 8)
+	trace := &httptrace.ClientTrace{
+		GotConn: func(info httptrace.GotConnInfo) {
+			if info.Reused {
+				conns = append(conns, "reused")
+			} else {
+				conns = append(conns, "new")
+			}
+		},
+		WroteRequest: func(httptrace.WroteRequestInfo) { wrote <- struct{}{} },
+	}
 	req = req.WithContext(httptrace.WithClientTrace(req.Context(), trace))
 	go func() {
 		resp, err := client.Do(req)
@@ -176,6 +181,18 @@ func start(client *http.Client, req *http.Request, want error) <-chan string {
 		default:
 			out <- "err " + logged(err) + result(err, conns)
 			return
+		}
+		// The Transport takes a connection back into its pool only if
+		// its writer has reported the request written within 50 ms of
+		// the body's end (maxWriteWaitBeforeConnReuse): wait for the
+		// report of each attempt, so that a program starved of CPU
+		// does not lose the connection to that timer.
+		for range conns {
+			select {
+			case <-wrote:
+			case <-time.After(edge.Timeout):
+				edge.Fatalf("the Transport did not report the %s written", req.Method)
+			}
 		}
 		// Read to the end, so that the Transport takes the connection
 		// back into its pool before Do's result is printed.

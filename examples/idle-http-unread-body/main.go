@@ -14,6 +14,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -50,7 +51,7 @@ func main() {
 		Handler: http.HandlerFunc(reject),
 		ConnState: func(c net.Conn, st http.ConnState) {
 			if st == http.StateNew {
-				accepted <- c
+				accepted <- c.(atClose).TCPConn
 			}
 		},
 	}
@@ -77,27 +78,28 @@ func main() {
 	defer c.Close()
 	server = s.End("server", (<-accepted).(*net.TCPConn))
 	s.PrintSegments()
+	// What the sockets are as net/http closes the server's end, looked
+	// at then, in its goroutine: the program's own reads may come later.
+	looked := make(chan string, 1)
+	watch.Store(&watched{c, server, looked})
 	//tcpedges:show
 	send(c, 1<<20, 8000)
 	// More than 256 KiB unread: net/http answers with "Connection:
 	// close", then closeWriteAndWait: shutdown(SHUT_WR), a FIN, and a
 	// 0.5 s sleep before close().
-	edge.WaitFD(c.FD, unix.POLLRDHUP)
-	edge.WaitConnState(ln.Addr().(*net.TCPAddr), c.LocalAddr().(*net.TCPAddr), "FIN_WAIT2")
-	s.PrintDelayed(delayedACK)
-	// Its bufio.Reader took 4096 bytes off the socket; the rest of what
-	// the client sent is still in the kernel's receive queue.
-	unread, err = unix.IoctlGetInt(server.FD, unix.SIOCINQ)
-	check(err)
-	edge.Printf("server: %d bytes unread; client %s, server %s\n", unread, c.State(), server.State())
+	// With bytes unread, close() sends an RST (__tcp_close),
+	// rstAvoidanceDelay after the FIN. The program prints once it has
+	// come, with the pauses of that schedule: they do not depend on
+	// when it gets to look.
+	c.WaitState("CLOSED")
+	s.PrintPaused(paced, delayedACK, rstAvoidanceDelay-delayedACK)
+	edge.Println(<-looked)
+	// The client's kernel keeps what it received before the RST
+	// (tcp_reset purges the write queue only), and the FIN came first:
+	// read returns the answer, then 0.
 	readAnswer(c)
 	n, err := unix.Read(c.FD, make([]byte, 64))
 	edge.Printf("client: read() = %s\n", edge.Ret(n, err))
-
-	// With bytes unread, close() sends an RST (__tcp_close),
-	// rstAvoidanceDelay after the FIN.
-	c.WaitState("CLOSED")
-	s.PrintDelayed(rstAvoidanceDelay - delayedACK)
 	edge.Println("client: write(8000 more bytes of the body)")
 	n, err = unix.Write(c.FD, make([]byte, 8000))
 	edge.Printf("client: write() = %s\n", edge.Ret(n, err))
@@ -132,6 +134,38 @@ func readAnswer(c *edge.End) {
 	edge.Printf("client: read() = %d: %q, Connection header %s\n", n, lines[0], conn)
 }
 
+// paced says whether seg came after a pause: the client's delayed ACK
+// of the FIN, and the RST.
+func paced(seg string) bool {
+	return strings.HasPrefix(seg, "client > server: Flags [.], ack 160,") ||
+		strings.HasPrefix(seg, "server > client: Flags [R.]")
+}
+
+// watched is a connection whose server's end the program looks at as
+// net/http closes it, and where it sends what it saw.
+type watched struct {
+	client, server *edge.End
+	looked         chan<- string
+}
+
+var watch atomic.Pointer[watched]
+
+// atClose is a connection the server accepted: before net/http closes
+// it, it looks at the sockets if it is the watched one.
+type atClose struct{ *net.TCPConn }
+
+func (c atClose) Close() error {
+	if w := watch.Load(); w != nil && w.server.TCPConn == c.TCPConn {
+		// Its bufio.Reader took 4096 bytes off the socket; the rest of
+		// what the client sent is still in the kernel's receive queue.
+		unread, err := unix.IoctlGetInt(w.server.FD, unix.SIOCINQ)
+		check(err)
+		w.looked <- fmt.Sprintf("server, as net/http closes its end: %d bytes unread; client %s, server %s",
+			unread, w.client.State(), w.server.State())
+	}
+	return c.TCPConn.Close()
+}
+
 // onlyListener ends the program when accept fails: net/http's Serve
 // would log the error and try again, forever (EMFILE, say).
 type onlyListener struct{ *net.TCPListener }
@@ -139,7 +173,7 @@ type onlyListener struct{ *net.TCPListener }
 func (l onlyListener) Accept() (net.Conn, error) {
 	c, err := l.TCPListener.Accept()
 	edge.Check(err, "server: accept")
-	return c, nil
+	return atClose{c.(*net.TCPConn)}, nil
 }
 
 // check ends the program on an error, saying where it happened.

@@ -11,6 +11,8 @@ import (
 	"net"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"tcpedges/internal/edge"
 )
 
@@ -51,13 +53,26 @@ func main() {
 	defer client.Close()
 	server := s.Accept(ln, "server")
 	defer server.Close()
-	s.PrintSegments()
 
 	// Three probes, each answered by the server: each one, and its
-	// answer, refresh the router's conntrack entry for 2 s more.
-	for range 3 {
-		s.GapSegments(time.Second, 2, 2*time.Second)
+	// answer, refresh the router's conntrack entry for 2 s more. The
+	// program waits for the third answer, then prints the handshake
+	// and the probes with the keepalive interval before each probe,
+	// and no segment after them: the probes go on every second, and
+	// how many more a late program would see depends on when it looks.
+	edge.WaitInfo(client.FD, 5*time.Second, "three answered probes", func(i *unix.TCPInfo) bool {
+		return i.Segs_in >= 1+3 // the SYN-ACK, then three answers
+	})
+	acks := 0
+	probe := func(seg string) bool {
+		if seg != "client > server: Flags [.], ack 1, length 0" {
+			return false
+		}
+		acks++
+		return acks > 1 // the first is the handshake's ACK
 	}
+	s.PrintPausedAndStop(3+3*2, 5*time.Second, probe, time.Second, time.Second, time.Second)
+	edge.Println("  (from here on, segments not shown)")
 	edge.Println("after 3 s without data, more than the router's 2 s:")
 	edge.Printf("router: conntrack entry of client > server: %s\n", mb.Flow(client))
 	edge.Printf("router: conntrack entry of client2 > server: %s\n", mb.Flow(other))

@@ -11,6 +11,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"os"
 	"strings"
 	"syscall"
 	"time"
@@ -39,6 +40,13 @@ var response = "HTTP/1.1 413 Content Too Large\r\nContent-Length: 32768\r\n\r\n"
 
 func main() {
 	edge.ParseFlags()
+	// Once the client's window is full, the server's kernel probes it
+	// one RTO later (the persist timer, tcp_probe0_base): 200 ms on
+	// loopback, less than a program starved of CPU may take to look
+	// and close. A minimum RTO of 10 s (a per-namespace sysctl since
+	// Linux 6.11; the example's namespace is its own) keeps the probe
+	// out of the story.
+	check(os.WriteFile("/proc/sys/net/ipv4/tcp_rto_min_us", []byte("10000000"), 0o644))
 	s := edge.NewScene()
 	defer s.Close()
 	ln := s.Listen("server")

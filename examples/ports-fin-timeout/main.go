@@ -50,7 +50,12 @@ func main() {
 		edge.Forget(srv.FD)
 		srv.Close()
 		edge.Printf("client4: net.Dial(server), Close() first, the server vanishes: %s\n", c4.State())
-		dial(s, "client5", server, nil)
+		c5 := dial(s, "client5", server, nil)
+		if c5 != nil {
+			// The 1 s of the orphan ran out before the dial.
+			edge.Fatalf("client5 connected: the program was starved of CPU for more than tcp_fin_timeout (1 s) " +
+				"between client4's close and this dial")
+		}
 
 		edge.Gap(time.Second)
 		c4.WaitState("CLOSED")

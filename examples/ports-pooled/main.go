@@ -95,6 +95,13 @@ func run(maxIdle, rounds int) (ok bool) {
 			}
 			bodies = append(bodies, resp.Body)
 		}
+		//tcpedges:end
+		// The transport keeps a connection only if its writer has said
+		// the request went out, within 50 ms of the body's end
+		// (maxWriteWaitBeforeConnReuse in net/http): a program starved
+		// of CPU would lose connections to that timer.
+		waitWritten(len(bodies))
+		//tcpedges:show
 		for _, b := range bodies {
 			io.Copy(io.Discard, b) // to EOF: the connection may be kept
 			b.Close()
@@ -120,14 +127,29 @@ func (fatalWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
+// written has a value for each request the transport has written.
+var written = make(chan struct{}, 3)
+
+// waitWritten waits until the transport has written n requests: what
+// is left of its writer's work then (a flush of nothing, a send on a
+// buffered channel) takes no time worth a timer of 50 ms.
+func waitWritten(n int) {
+	for range n {
+		<-written
+	}
+}
+
 // request is a GET of url that counts, in reused, the connections it
 // was given that had served a request before.
 func request(url string, reused *int) *http.Request {
-	trace := &httptrace.ClientTrace{GotConn: func(info httptrace.GotConnInfo) {
-		if info.Reused {
-			*reused++
-		}
-	}}
+	trace := &httptrace.ClientTrace{
+		GotConn: func(info httptrace.GotConnInfo) {
+			if info.Reused {
+				*reused++
+			}
+		},
+		WroteRequest: func(httptrace.WroteRequestInfo) { written <- struct{}{} },
+	}
 	req, err := http.NewRequestWithContext(httptrace.WithClientTrace(context.Background(), trace), "GET", url, nil)
 	edge.Check(err, "new request")
 	return req

@@ -41,13 +41,19 @@ func main() {
 		h.Sysctl("net.ipv4.ip_local_port_range", "61000 61003")
 		edge.Printf("ip_local_port_range 61000 61003 (4 ports), tcp_tw_reuse %s, tcp_tw_reuse_delay %s (the defaults)\n",
 			sysctl("tcp_tw_reuse"), sysctl("tcp_tw_reuse_delay"))
+		// 1000 ms would do, unless the program itself were late by a
+		// second (starved of CPU, say): a TIME_WAIT would then be old
+		// enough for the next connection to take it over. 60000 ms,
+		// the maximum, leaves no doubt.
+		h.Sysctl("net.ipv4.tcp_tw_reuse_delay", "60000") // ms
+		edge.Println("tcp_tw_reuse_delay 60000")
 		for i := 1; i <= 4; i++ {
 			openClose(s, ln, i)
 		}
 		edge.Printf("sock_diag, connections to server: %s\n", edge.StatesTo(server))
 
 		//tcpedges:show
-		// On loopback, but every TIME_WAIT is younger than 1000 ms.
+		// On loopback, but every TIME_WAIT is younger than the delay.
 		dial(s, "client5", server)
 
 		h.Sysctl("net.ipv4.tcp_tw_reuse_delay", "1") // ms

@@ -82,8 +82,9 @@ func run() {
 	//tcpedges:end
 	// The RTO and the user timeout, 0.7 s, less the kernel's clock
 	// ticks (jiffies) the timers are counted in.
-	edge.Printf("client: conn.Write failed more than 0.65 s and less than 2 s after it began: %v\n",
-		elapsed > 650*time.Millisecond && elapsed < 2*time.Second)
+	// A lower bound only: a program starved of CPU can look late.
+	edge.Printf("client: conn.Write failed more than 0.65 s after it began: %v\n",
+		elapsed > 650*time.Millisecond)
 	s.PrintSegments()
 }
 

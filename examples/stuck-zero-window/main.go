@@ -79,8 +79,9 @@ func main() {
 	//tcpedges:end
 	// 0.2 + 0.4 + 0.8 s, less the kernel's clock ticks (jiffies) the
 	// timer is counted in.
-	edge.Printf("client: the third probe came more than 1.35 s and less than 4 s after conn.Write began: %v\n",
-		elapsed > 1350*time.Millisecond && elapsed < 4*time.Second)
+	// A lower bound only: a program starved of CPU can look late.
+	edge.Printf("client: the third probe came more than 1.35 s after conn.Write began: %v\n",
+		elapsed > 1350*time.Millisecond)
 
 	//tcpedges:show
 	// A deadline ends the blocked Write, and nothing else: the
