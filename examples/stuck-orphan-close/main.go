@@ -56,14 +56,16 @@ func orphan(lab *edge.Lab, p *edge.Pair, c *edge.End, userTimeout time.Duration)
 	aborts := lab.Client.Counter("TcpExtTCPAbortOnTimeout")
 
 	//tcpedges:show
+	// The write and the close, back to back, as a program that sends
+	// its last words and hangs up; then what each caused, in order. (The
+	// lines are printed after the calls, each after the segments its
+	// call sent and before those the kernel's timers sent later, so that
+	// the story is the same however late this program gets to print.)
 	edge.Printf("%s: write(\"bye\")\n", c.Name)
 	n, err := unix.Write(c.FD, []byte("bye"))
-	edge.Printf("%s: write() = %s\n", c.Name, edge.Ret(n, err))
-	edge.Printf("%s: conn.Close()\n", c.Name)
 	start := time.Now()
-	err = c.Close()
+	cerr := c.Close()
 	took := time.Since(start)
-	edge.Printf("%s: conn.Close() = %s, before any retransmission: %v\n", c.Name, edge.Describe(err), took < rto)
 	// The program holds no descriptor any more; sock_diag still sees
 	// the socket. Send-Q counts what the peer has not acknowledged:
 	// 3 bytes and the FIN, which takes a sequence number.
@@ -71,7 +73,10 @@ func orphan(lab *edge.Lab, p *edge.Pair, c *edge.End, userTimeout time.Duration)
 	if s == nil {
 		edge.Fatalf("the orphan had gone before the program looked: this machine ran it too slowly")
 	}
-	edge.Printf("%s (orphan): %s, Send-Q %d, %s\n", c.Name, edge.StateName(s.State), s.WQueue, timer(s))
+	p.PrintAfter(1, time.Second, "%s: write() = %s\n", c.Name, edge.Ret(n, err))
+	p.PrintAfter(0, 0, "%s: conn.Close()\n", c.Name)
+	p.PrintAfter(1, time.Second, "%s: conn.Close() = %s, before any retransmission: %v\n", c.Name, edge.Describe(cerr), took < rto)
+	p.PrintAfter(0, 0, "%s (orphan): %s, Send-Q %d, %s\n", c.Name, edge.StateName(s.State), s.WQueue, timer(s))
 	// The retransmission timer fires after the RTO (0.2 s on this
 	// wire), doubling it each time (tcp_retransmit_timer).
 	p.PrintTimed([]time.Duration{rto, rto << 1}, 2*time.Second)

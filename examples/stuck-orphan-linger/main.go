@@ -40,14 +40,13 @@ func main() {
 
 	//tcpedges:show
 	edge.Println(`client: write("bye")`)
+	// The write, and at once the close, in a goroutine: what it
+	// returned, when, and what sock_diag saw right after. The lines
+	// below are printed after the calls, each after the segments its
+	// call sent, so that the story is the same however late this
+	// program gets to print.
 	n, err := unix.Write(p.Client.FD, []byte("bye"))
-	edge.Printf("client: write() = %s\n", edge.Ret(n, err))
-	// tcp_close sends the FIN, then waits in sk_stream_wait_close until
-	// the FIN is acknowledged or the linger time has passed.
-	edge.Println("client: conn.Close()")
 	start := time.Now()
-	// The close, in a goroutine: what it returned, when, and what
-	// sock_diag saw right after.
 	type result struct {
 		err  error
 		took time.Duration
@@ -55,10 +54,14 @@ func main() {
 	}
 	closed := make(chan result, 1)
 	go func() {
+		// tcp_close sends the FIN, then waits in sk_stream_wait_close
+		// until the FIN is acknowledged or the linger time has passed.
 		err := p.Client.Close()
 		took := time.Since(start)
 		closed <- result{err, took, p.Client.Diag()}
 	}()
+	p.PrintAfter(1, time.Second, "client: write() = %s\n", edge.Ret(n, err))
+	p.PrintAfter(0, 0, "client: conn.Close()\n")
 	// The FIN, then the retransmissions, the RTO doubling each time.
 	p.PrintTimed([]time.Duration{0, rto, rto << 1}, 2*time.Second)
 	// The linger time ends 1 s after the FIN: 0.4 s after the second

@@ -32,6 +32,7 @@ type Capture struct {
 	wire   *wireMarker                 // on any other interface: a frame sent out
 	buf    []byte
 	window string // print the window field of the segments this role sends: see stuck.go
+	held   []string // read, not yet printed: see Scene.PrintAfter
 
 	// Hosts names the hosts of a lab by address. When set, ICMP
 	// errors between named hosts about a shown segment are shown too:
@@ -153,7 +154,8 @@ func (c *Capture) Segments() []string {
 		marker = self.AddrPort()
 	}
 
-	var lines []string
+	lines := c.held
+	c.held = nil
 	deadline := time.Now().Add(Timeout)
 	for {
 		data := c.read(deadline)

@@ -29,9 +29,9 @@ func (s *Scene) PrintTimed(gaps []time.Duration, wait time.Duration) {
 	}
 	for i, seg := range segs {
 		if i < len(gaps) && gaps[i] > 0 {
-			fmt.Println(gapLine(gaps[i]))
+			out(gapLine(gaps[i]) + "\n")
 		}
-		fmt.Println("  " + seg)
+		out("  " + seg + "\n")
 	}
 }
 
@@ -41,4 +41,39 @@ func (s *Scene) PrintTimed(gaps []time.Duration, wait time.Duration) {
 // firewall rule's counter (cond's second result says what it is now).
 func Await(wait time.Duration, what string, cond func() (ok bool, now string)) {
 	pollFor(wait, what, cond)
+}
+
+// PrintAfter waits until the scene's capture has taken n segments
+// since the last line printed, for at most wait, prints those n, then
+// the line (as [Printf] formats it); the segments captured after them
+// are printed before the next line. It is for a line about a moment
+// between segments that the kernel's timers send on their own (what a
+// close left behind, between its FIN and the retransmissions that
+// follow): however late the program prints it, the line stands after
+// the n segments and before the rest.
+func (s *Scene) PrintAfter(n int, wait time.Duration, format string, args ...any) {
+	printMu.Lock()
+	defer printMu.Unlock()
+	c := s.capture
+	deadline := time.Now().Add(wait)
+	var segs []string
+	for len(segs) < n {
+		segs = append(segs, c.Segments()...)
+		if len(segs) < n {
+			c.waitPacket(deadline, n-len(segs))
+		}
+	}
+	for _, seg := range segs[:n] {
+		out("  " + seg + "\n")
+	}
+	c.held = append(segs[n:len(segs):len(segs)], c.held...)
+	// The other captures print as usual.
+	for _, o := range live {
+		if o != c {
+			for _, seg := range o.Segments() {
+				out("  " + seg + "\n")
+			}
+		}
+	}
+	line(fmt.Sprintf(format, args...))
 }
