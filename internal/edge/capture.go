@@ -31,7 +31,7 @@ type Capture struct {
 	marker *net.UDPConn                // on lo: a UDP socket sending to itself
 	wire   *wireMarker                 // on any other interface: a frame sent out
 	buf    []byte
-	window string // print the window field of the segments this role sends: see stuck.go
+	window string   // print the window field of the segments this role sends: see stuck.go
 	held   []string // read, not yet printed: see Scene.PrintAfter
 
 	// Hosts names the hosts of a lab by address. When set, ICMP
