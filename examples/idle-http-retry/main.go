@@ -113,7 +113,7 @@ func main() {
 	edge.Println("client:", <-res)
 	//tcpedges:end
 
-	edge.Println("# POST: the server's FIN crosses the request")
+	edge.Println("# POST: the server's FIN comes before any answer")
 	//tcpedges:show
 	edge.Println("client: POST")
 	res = start(client, post(), io.EOF)

@@ -72,7 +72,7 @@ func main() {
 	p.PrintSegments()
 	n, err = unix.Read(p.Server.FD, buf)
 	edge.Printf("server: read() = %s\n", edge.Ret(n, err))
-	edge.Printf("counters: %s\n", moved(before, edge.ReadCounters()))
+	edge.Printf("the namespace's counters (client and server together): %s\n", moved(before, edge.ReadCounters()))
 	//tcpedges:end
 	if err != syscall.ECONNRESET {
 		edge.Fatalf("the server's read returned %s, not ECONNRESET: another story", edge.Ret(n, err))
@@ -96,7 +96,8 @@ func forge(p *edge.Pair, seq uint32) {
 	edge.WaitInfo(p.Server.FD, edge.Timeout, "the client's reply to reach the server's socket",
 		func(i *unix.TCPInfo) bool { return i.Segs_in-server.Segs_in >= c.Segs_out-client.Segs_out })
 	p.PrintSegments()
-	edge.Printf("client: %s; counters: %s\n", p.Client.State(), moved(before, edge.ReadCounters()))
+	// Client and server share this namespace, and so its counters.
+	edge.Printf("client: %s; the namespace's counters: %s\n", p.Client.State(), moved(before, edge.ReadCounters()))
 	//tcpedges:end
 }
 
