@@ -29,7 +29,7 @@ func main() {
 	defer h.Close()
 	h.Do(func() {
 		if _, err := os.Stat("/proc/sys/net/ipv4/tcp_tw_reuse_delay"); err != nil {
-			edge.Fatalf("this kernel has no net.ipv4.tcp_tw_reuse_delay (Linux 6.12 has none, 6.18 has it): the example would wait 1 s for each reuse")
+			edge.Fatalf("this kernel has no net.ipv4.tcp_tw_reuse_delay (it came in Linux 6.14): its TIME_WAITs are reused only after 1 s, which this example does not wait")
 		}
 	})
 	h.Do(func() {

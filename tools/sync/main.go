@@ -446,12 +446,12 @@ func pinned(root, kind, name, file string) (*txtar.Archive, []byte, error) {
 	return ar, ar.Files[i].Data, nil
 }
 
-// withoutKernelCondition drops a condition on the kernel from the
+// withoutKernelCondition drops the conditions on the kernel from the
 // start of a script's line, as in [!kernel:6.1] cmp stdout want: the
 // command the chapter shows is the same on every kernel.
 func withoutKernelCondition(f []string) []string {
-	if len(f) > 0 && (strings.HasPrefix(f[0], "[kernel:") || strings.HasPrefix(f[0], "[!kernel:")) {
-		return f[1:]
+	for len(f) > 0 && (strings.HasPrefix(f[0], "[kernel:") || strings.HasPrefix(f[0], "[!kernel:")) {
+		f = f[1:]
 	}
 	return f
 }
@@ -461,11 +461,10 @@ func withoutKernelCondition(f []string) []string {
 func command(script []byte, file string) (string, error) {
 	var last []string
 	for _, line := range strings.Split(string(script), "\n") {
-		f := strings.Fields(line)
-		cmp := withoutKernelCondition(f)
+		cmp := withoutKernelCondition(strings.Fields(line))
 		switch {
-		case len(f) >= 2 && f[0] == "exec":
-			last = f[1:]
+		case len(cmp) >= 2 && cmp[0] == "exec":
+			last = cmp[1:]
 		case len(cmp) == 3 && cmp[0] == "cmp" && cmp[1] == "stdout" && cmp[2] == file:
 			if last == nil {
 				return "", fmt.Errorf("no exec before cmp stdout %s", file)

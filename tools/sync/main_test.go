@@ -478,3 +478,13 @@ func TestCommandBehindKernelCondition(t *testing.T) {
 		}
 	}
 }
+
+// Lines under several kernel conditions, and a refusal pinned on some
+// kernels, still give the command a reader types.
+func TestCommandUnderKernelConditions(t *testing.T) {
+	script := "[kernel:6.1] ! exec hello\n[kernel:6.1] stderr 'no'\n[!kernel:6.1] [!kernel:6.12] exec hello -v\n[!kernel:6.1] [!kernel:6.12] cmp stdout want\n"
+	got, err := command([]byte(script), "want")
+	if err != nil || got != "go run ./examples/hello -v" {
+		t.Errorf("command = %q, %v; want go run ./examples/hello -v", got, err)
+	}
+}
