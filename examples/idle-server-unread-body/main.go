@@ -46,7 +46,11 @@ func main() {
 	// and close. A minimum RTO of 10 s (a per-namespace sysctl since
 	// Linux 6.11; the example's namespace is its own) keeps the probe
 	// out of the story.
-	check(os.WriteFile("/proc/sys/net/ipv4/tcp_rto_min_us", []byte("10000000"), 0o644))
+	const rtoMin = "/proc/sys/net/ipv4/tcp_rto_min_us"
+	if _, err := os.Stat(rtoMin); err != nil {
+		edge.Fatalf("this kernel has no net.ipv4.tcp_rto_min_us (it came in Linux 6.11): without it the server's window probe, 200 ms after the window closes, may come into the story")
+	}
+	check(os.WriteFile(rtoMin, []byte("10000000"), 0o644))
 	s := edge.NewScene()
 	defer s.Close()
 	ln := s.Listen("server")
