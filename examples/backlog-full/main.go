@@ -113,29 +113,30 @@ func run() {
 	edge.Printf("server2: accept queue %d, full\n", q)
 	edge.Println(`client3: write("hello")`)
 	n, err = unix.Write(a, []byte("hello"))
+	wrote := edge.Ret(n, err)
 	rto := edge.RTO(a) // before any retransmission doubles it
 	// The data carries the last ACK, which server2 drops: no room.
 	overflows = edge.WaitTCPExtCounter("ListenOverflows", drops+1)
-	edge.Printf("client3: write() = %s\n", edge.Ret(n, err))
-	edge.Printf("server2: ListenOverflows %d\n", overflows)
+	// The story needs server2's accept before client3's data is resent
+	// (its RTO, 200 ms): data resent to the full queue is dropped and
+	// counted again. So the program looks, and accepts client4, first,
+	// and prints after: each line after the segments before it, and
+	// before the resend, however late it is printed (PrintAfter).
 	st, err = edge.FDState(a)
 	check(err)
 	unacked, err := unix.IoctlGetInt(a, unix.SIOCOUTQ)
 	check(err)
-	edge.Printf("client3: %s, %d bytes unacknowledged\n", st, unacked)
-	st = edge.WaitConnState(addr, edge.FDAddr(a), "SYN_RECV", "NEW_SYN_RECV")
-	edge.Printf("  sock_diag: server2's side of client3 %s\n", st)
+	st2 := edge.WaitConnState(addr, edge.FDAddr(a), "SYN_RECV", "NEW_SYN_RECV")
 	nfd, _, err = unix.Accept4(lfd, unix.SOCK_CLOEXEC)
 	edge.Check(err, "accept")
 	defer unix.Close(nfd)
-	// The story needs that accept before client3's data is resent
-	// (its RTO, 200 ms): data resent to the full queue is dropped and
-	// counted again.
 	if edge.TCPExtCounter("ListenOverflows") > overflows {
 		edge.Fatalf("client3's data was resent (after its 200 ms RTO) before server2 accepted client4: this machine ran the program too slowly to show the story")
 	}
-	// The resend may already be in the capture, if this program was
-	// slow to print: the line stands before it all the same.
+	s.PrintAfter(1, time.Second, "client3: write() = %s\n", wrote)
+	s.PrintAfter(0, 0, "server2: ListenOverflows %d\n", overflows)
+	s.PrintAfter(0, 0, "client3: %s, %d bytes unacknowledged\n", st, unacked)
+	s.PrintAfter(0, 0, "  sock_diag: server2's side of client3 %s\n", st2)
 	s.PrintAfter(0, 0, "server2: accept() = client4\n")
 	// client3 sends its data again after its retransmission timeout
 	// (on loopback the minimum, tcp_rto_min, 200ms); this time the

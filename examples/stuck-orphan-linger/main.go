@@ -24,6 +24,12 @@ func main() {
 	// Only inside the client host: no tail loss probe, as in
 	// stuck-orphan-close, and an orphan gives up after one retry.
 	lab.Client.Sysctl("net.ipv4.tcp_early_retrans", "0")
+	// Nor does the kernel merge the FIN into the data it resends
+	// (tcp_retrans_try_collapse): whether it did, [FP.] or [P.], varied
+	// from run to run on a loaded machine here, with the capture slow to
+	// read what it had taken. Without the merge, every resend is the
+	// data alone, the segment at the head of the queue.
+	lab.Client.Sysctl("net.ipv4.tcp_retrans_collapse", "0")
 	lab.Client.Sysctl("net.ipv4.tcp_orphan_retries", "1")
 	p := lab.Pair()
 	defer p.Close()
