@@ -38,21 +38,24 @@ func main() {
 	// by an ICMP (which reverts the timer's backoff, RFC 6069) until the
 	// router sends at most one a second, come at times and in numbers
 	// that depend on how fast this program runs.
-	p.PrintSegmentsAndStop(2, time.Second)
-	edge.Println("  (from here on, segments not shown)")
 	// The client's kernel notes the ICMP in sk_err_soft (tcp_v4_err),
 	// and SO_ERROR reads it, taking it. Wait for it there, where it is
-	// noted.
+	// noted; look at the socket before printing anything, so that the
+	// look comes before the first resend even on a busy machine.
 	soerr := edge.WaitSOError(p.Client.FD, time.Second)
-	edge.Printf("client: write() = %s\n", edge.Ret(n, err))
-	if info := edge.WaitInfo(p.Client.FD, 0, "", func(*unix.TCPInfo) bool { return true }); info.Total_retrans > 0 {
+	info := edge.WaitInfo(p.Client.FD, 0, "", func(*unix.TCPInfo) bool { return true })
+	state := p.Client.State()
+	events := edge.Events(p.Client.FD)
+	if info.Total_retrans > 0 {
 		edge.Fatalf("the client had retransmitted before the program looked (a tail loss probe or the RTO): this machine ran it too slowly")
 	}
-	state := p.Client.State()
-	edge.Printf("client: SO_ERROR %s, poll: %s, state %s\n", unix.ErrnoName(soerr), edge.Events(p.Client.FD), state)
 	if state != "ESTABLISHED" {
 		edge.Fatalf("the connection had timed out before the program looked: this machine ran it too slowly to show a soft error")
 	}
+	p.PrintSegmentsAndStop(2, time.Second)
+	edge.Println("  (from here on, segments not shown)")
+	edge.Printf("client: write() = %s\n", edge.Ret(n, err))
+	edge.Printf("client: SO_ERROR %s, poll: %s, state %s\n", unix.ErrnoName(soerr), events, state)
 	icmps := lab.Client.Counter("IcmpInDestUnreachs")
 	edge.Println(`client: write("pong")`)
 	n, err = unix.Write(p.Client.FD, []byte("pong"))
