@@ -41,14 +41,7 @@ func (s *Scene) PrintPausedAndStop(n int, wait time.Duration, paced func(seg str
 	printMu.Lock()
 	defer printMu.Unlock()
 	c := s.capture
-	deadline := time.Now().Add(wait)
-	var segs []string
-	for len(segs) < n {
-		segs = append(segs, c.Segments()...)
-		if len(segs) < n {
-			c.waitPacket(deadline, n-len(segs))
-		}
-	}
+	segs := c.take(n, wait)
 	printPaused(segs[:n], paced, pauses)
 	live = slices.DeleteFunc(live, func(l *Capture) bool { return l == c })
 }

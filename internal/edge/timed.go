@@ -19,14 +19,7 @@ import (
 func (s *Scene) PrintTimed(gaps []time.Duration, wait time.Duration) {
 	printMu.Lock()
 	defer printMu.Unlock()
-	deadline := time.Now().Add(wait)
-	var segs []string
-	for len(segs) < len(gaps) {
-		segs = append(segs, s.capture.Segments()...)
-		if len(segs) < len(gaps) {
-			s.capture.waitPacket(deadline, len(gaps)-len(segs))
-		}
-	}
+	segs := s.capture.take(len(gaps), wait)
 	for i, seg := range segs {
 		if i < len(gaps) && gaps[i] > 0 {
 			out(gapLine(gaps[i]) + "\n")
@@ -55,14 +48,7 @@ func (s *Scene) PrintAfter(n int, wait time.Duration, format string, args ...any
 	printMu.Lock()
 	defer printMu.Unlock()
 	c := s.capture
-	deadline := time.Now().Add(wait)
-	var segs []string
-	for len(segs) < n {
-		segs = append(segs, c.Segments()...)
-		if len(segs) < n {
-			c.waitPacket(deadline, n-len(segs))
-		}
-	}
+	segs := c.take(n, wait)
 	for _, seg := range segs[:n] {
 		out("  " + seg + "\n")
 	}

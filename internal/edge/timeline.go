@@ -74,14 +74,7 @@ func (s *Scene) PrintSegmentsAndStop(n int, wait time.Duration) {
 	printMu.Lock()
 	defer printMu.Unlock()
 	c := s.capture
-	deadline := time.Now().Add(wait)
-	var segs []string
-	for len(segs) < n {
-		segs = append(segs, c.Segments()...)
-		if len(segs) < n {
-			c.waitPacket(deadline, n-len(segs))
-		}
-	}
+	segs := c.take(n, wait)
 	for _, seg := range segs[:n] {
 		out("  " + seg + "\n")
 	}
@@ -100,6 +93,21 @@ func (s *Scene) printNext(n int, wait time.Duration) {
 		}
 		s.capture.waitPacket(deadline, n)
 	}
+}
+
+// take reads the segments the capture has taken since the last line,
+// waiting for at least n of them, for at most wait; it returns all it
+// read, n or more. The caller holds printMu.
+func (c *Capture) take(n int, wait time.Duration) []string {
+	deadline := time.Now().Add(wait)
+	var segs []string
+	for len(segs) < n {
+		segs = append(segs, c.Segments()...)
+		if len(segs) < n {
+			c.waitPacket(deadline, n-len(segs))
+		}
+	}
+	return segs
 }
 
 // waitPacket waits until the capture has a packet to read, shown or
