@@ -50,7 +50,7 @@ func main() {
 		defer unix.Close(fd)
 		dropped := edge.TCPExtCounter("ListenOverflows")
 		err = unix.Connect(fd, server)
-		s.Name(edge.FDAddr(fd), "client2")
+		s.NameConn(edge.FDAddr(fd), addr, "client2")
 		edge.Printf("client2: connect() = %s\n", edge.Ret(0, err))
 		_, d := edge.WaitSYNOutcome(addr, recvQ, dropped)
 		edge.Printf("server: ListenOverflows +%d\n", d-dropped)

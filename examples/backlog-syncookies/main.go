@@ -57,7 +57,7 @@ func requestQueueFull() {
 		if err != unix.EINPROGRESS {
 			edge.Fatalf("%s: connect() = %s", name, edge.Ret(0, err))
 		}
-		s.Name(edge.FDAddr(fd), name)
+		s.NameConn(edge.FDAddr(fd), addr, name)
 		ports[edge.FDAddr(fd).Port] = name
 		edge.WaitFD(fd, unix.POLLOUT)
 		// The client is ESTABLISHED once it has the SYN-ACK. The
@@ -116,7 +116,7 @@ func acceptQueueFull() {
 		if err != unix.EINPROGRESS {
 			edge.Fatalf("%s: connect() = %s", name, edge.Ret(0, err))
 		}
-		s.Name(edge.FDAddr(fd), name)
+		s.NameConn(edge.FDAddr(fd), addr, name)
 		//tcpedges:show
 		// Wait for the listener's decision: queue it, or drop the SYN.
 		q, _ := edge.WaitSYNOutcome(addr, queued, overflows)

@@ -104,7 +104,7 @@ func connect(s *edge.Scene, fd int, server *unix.SockaddrInet4, role string) {
 		edge.Fatalf("%s: connect() = %s, where the story needs EINPROGRESS", role, ret(err))
 	}
 	// connect has picked a local port; name it for the capture.
-	s.Name(edge.FDAddr(fd), role)
+	s.NameConn(edge.FDAddr(fd), &net.TCPAddr{IP: server.Addr[:], Port: server.Port}, role)
 	events := edge.WaitFD(fd, unix.POLLOUT)
 	if st, _ := edge.FDState(fd); st == "ESTABLISHED" {
 		// The client's last ACK has reached the server too.

@@ -52,7 +52,7 @@ func run() {
 	//tcpedges:show
 	edge.Println("client2: connect()")
 	err = unix.Connect(fd, server)
-	s.Name(edge.FDAddr(fd), "client2")
+	s.NameConn(edge.FDAddr(fd), addr, "client2")
 	// The listener drops the SYN (tcp_conn_request: the accept queue is
 	// full) and counts it in ListenOverflows. The next SYN would leave
 	// after the initial retransmission timeout, one second

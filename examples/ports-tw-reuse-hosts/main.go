@@ -78,7 +78,7 @@ func dial(lab *edge.Lab, s *edge.Scene, role string, server *net.TCPAddr) net.Co
 			edge.Printf("%s: net.Dial(server): err %s\n", role, s.Describe(err))
 			return
 		}
-		s.Name(c.LocalAddr(), role)
+		s.NameConn(c.LocalAddr(), c.RemoteAddr(), role)
 		port := c.LocalAddr().(*net.TCPAddr).Port
 		edge.Printf("%s: net.Dial(server): connected, from a port that was in TIME_WAIT: %v\n", role, timeWaits[port])
 		edge.Printf("  client: sock_diag, connections to server: %s\n", edge.StatesTo(server))

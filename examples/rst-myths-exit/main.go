@@ -44,7 +44,7 @@ func main() {
 		ended := make(chan error, 1)
 		go func() { ended <- cmd.Wait() }()
 		srv := accept(s, ln, cmd, ended, &childErr)
-		s.Name(srv.RemoteAddr(), "child")
+		s.NameConn(srv.RemoteAddr(), srv.LocalAddr(), "child")
 		//tcpedges:show
 		switch role {
 		case "Ctrl+C":

@@ -26,10 +26,10 @@ import (
 // packets on the socket meanwhile.
 type Capture struct {
 	fd     int
-	role   func(netip.AddrPort) string // "" for an endpoint we don't show
-	base   map[flow]uint32             // first sequence number in each direction
-	marker *net.UDPConn                // on lo: a UDP socket sending to itself
-	wire   *wireMarker                 // on any other interface: a frame sent out
+	roles  func(from, to netip.AddrPort) (src, dst string) // "" for an endpoint we don't show
+	base   map[flow]uint32                                 // first sequence number in each direction
+	marker *net.UDPConn                                    // on lo: a UDP socket sending to itself
+	wire   *wireMarker                                     // on any other interface: a frame sent out
 	buf    []byte
 	window string   // print the window field of the segments this role sends: see stuck.go
 	held   []string // read, not yet printed: see Scene.PrintAfter
@@ -52,6 +52,12 @@ type Capture struct {
 // costs more than the rest of an example. A socket opened with
 // protocol 0 receives nothing until bind, and so needs no wait.
 func NewCapture(iface string, role func(netip.AddrPort) string) (*Capture, error) {
+	return newCapture(iface, func(from, to netip.AddrPort) (string, string) { return role(from), role(to) })
+}
+
+// newCapture is [NewCapture] with roles that may depend on the
+// connection, not only on the address: see [Scene.roles].
+func newCapture(iface string, roles func(from, to netip.AddrPort) (string, string)) (*Capture, error) {
 	ifi, err := net.InterfaceByName(iface)
 	if err != nil {
 		return nil, err
@@ -60,7 +66,7 @@ func NewCapture(iface string, role func(netip.AddrPort) string) (*Capture, error
 	if err != nil {
 		return nil, err
 	}
-	c := &Capture{fd: fd, role: role, base: map[flow]uint32{}, buf: make([]byte, 1<<16)}
+	c := &Capture{fd: fd, roles: roles, base: map[flow]uint32{}, buf: make([]byte, 1<<16)}
 	// A packet socket on lo sees every packet twice: going out and
 	// coming back in. Keep the incoming copy, as tcpdump does. It is
 	// taken before TCP processes the segment, so once a segment has had
@@ -235,7 +241,7 @@ type flow struct{ from, to netip.AddrPort }
 // asked for: see [Scene.ShowWindow]) or options, which vary from run
 // to run.
 func (c *Capture) format(from, to netip.AddrPort, t *layers.TCP, length int) (string, bool) {
-	src, dst := c.role(from), c.role(to)
+	src, dst := c.roles(from, to)
 	if src == "" || dst == "" {
 		return "", false
 	}

@@ -15,8 +15,11 @@ func TestFormat(t *testing.T) {
 	client := netip.MustParseAddrPort("127.0.0.1:40000")
 	server := netip.MustParseAddrPort("127.0.0.1:50000")
 	other := netip.MustParseAddrPort("127.0.0.1:60000")
-	c := &Capture{base: map[flow]uint32{}, role: func(a netip.AddrPort) string {
+	role := func(a netip.AddrPort) string {
 		return map[netip.AddrPort]string{client: "client", server: "server"}[a]
+	}
+	c := &Capture{base: map[flow]uint32{}, roles: func(from, to netip.AddrPort) (string, string) {
+		return role(from), role(to)
 	}}
 	const cisn, sisn = 4000000000, 123
 	wrap := func(v uint64) uint32 { return uint32(v) } // modulo 2^32

@@ -89,8 +89,8 @@ func (c *Capture) formatICMP(src, dst netip.Addr, icmp *layers.ICMPv4) (string, 
 	ports := q[ip.IHL*4:]
 	qsrc, _ := netip.AddrFromSlice(ip.SrcIP)
 	qdst, _ := netip.AddrFromSlice(ip.DstIP)
-	qfrom := c.role(netip.AddrPortFrom(qsrc, binary.BigEndian.Uint16(ports)))
-	qto := c.role(netip.AddrPortFrom(qdst, binary.BigEndian.Uint16(ports[2:])))
+	qfrom, qto := c.roles(netip.AddrPortFrom(qsrc, binary.BigEndian.Uint16(ports)),
+		netip.AddrPortFrom(qdst, binary.BigEndian.Uint16(ports[2:])))
 	if qfrom == "" {
 		return "", false
 	}

@@ -343,8 +343,8 @@ func (l *Lab) NewScene() *Scene {
 	l.Client.Do(func() {
 		diag, err := netlink.NewHandle(unix.NETLINK_INET_DIAG)
 		Check(err, "open sock_diag")
-		s = &Scene{diag: diag, names: map[netip.AddrPort]string{}, lab: l}
-		s.capture, err = NewCapture("eth0", s.role)
+		s = &Scene{diag: diag, names: map[netip.AddrPort]string{}, conns: map[flow]string{}, lab: l}
+		s.capture, err = newCapture("eth0", s.roles)
 		Check(err, "start the capture on the client's eth0")
 		s.capture.Hosts = l.hostNames
 	})

@@ -16,13 +16,21 @@ import (
 // endpoint is shown in the capture, and in errors, by the role it was
 // named with ("client", "server", "client2"): never by its port.
 //
+// A listener's role belongs to its address: every connection it
+// accepts shares it. A dialed end's role belongs to its connection, not
+// to its local address alone: the kernel may give the same local port
+// to a later connection to another server, and that connection is not
+// the named end's (an HTTP client's new connection once came out of an
+// earlier client's port, and showed as that client).
+//
 // A scene lives in the network namespace of the thread that made it:
 // inside [Host.Do], that host's.
 type Scene struct {
 	capture *Capture
 	diag    *netlink.Handle
 	mu      sync.Mutex
-	names   map[netip.AddrPort]string
+	names   map[netip.AddrPort]string // roles of addresses: listeners, and what the example names
+	conns   map[flow]string           // roles of dialed ends, by their connection: local to remote
 
 	lab        *Lab            // the lab of a scene made by [Lab.NewScene]
 	serverDiag *netlink.Handle // sock_diag in the lab's server
@@ -32,7 +40,7 @@ type Scene struct {
 func NewScene() *Scene {
 	s := NewQuietScene()
 	var err error
-	s.capture, err = NewCapture("lo", s.role)
+	s.capture, err = newCapture("lo", s.roles)
 	Check(err, "start the capture on lo")
 	return s
 }
@@ -42,11 +50,13 @@ func NewScene() *Scene {
 func NewQuietScene() *Scene {
 	diag, err := netlink.NewHandle(unix.NETLINK_INET_DIAG)
 	Check(err, "open sock_diag")
-	return &Scene{diag: diag, names: map[netip.AddrPort]string{}}
+	return &Scene{diag: diag, names: map[netip.AddrPort]string{}, conns: map[flow]string{}}
 }
 
 // Name gives the endpoint a role. Segments from or to an endpoint
-// without a role are not shown.
+// without a role are not shown. Name a listener, or a port the example
+// bound itself, by its address; a port that connect(2) picked, by its
+// connection ([Scene.NameConn]).
 func (s *Scene) Name(a net.Addr, role string) {
 	ap, err := netip.ParseAddrPort(a.String())
 	Check(err, "name "+role)
@@ -55,10 +65,37 @@ func (s *Scene) Name(a net.Addr, role string) {
 	s.names[ap] = role
 }
 
+// NameConn gives the local end of the connection from local to remote
+// a role. The kernel gives a port that connect(2) picks to another
+// connection too, when it goes elsewhere: that one stays unnamed.
+func (s *Scene) NameConn(local, remote net.Addr, role string) {
+	from, err := netip.ParseAddrPort(local.String())
+	Check(err, "name "+role)
+	to, err := netip.ParseAddrPort(remote.String())
+	Check(err, "name "+role)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.conns[flow{from, to}] = role
+}
+
 func (s *Scene) role(a netip.AddrPort) string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.names[a]
+}
+
+// roles names both ends of a segment from one address to another: by
+// their connection first, then by their address.
+func (s *Scene) roles(from, to netip.AddrPort) (src, dst string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if src = s.conns[flow{from, to}]; src == "" {
+		src = s.names[from]
+	}
+	if dst = s.conns[flow{to, from}]; dst == "" {
+		dst = s.names[to]
+	}
+	return src, dst
 }
 
 // Listen listens on 127.0.0.1, on a port the kernel picks, as role.
@@ -115,7 +152,7 @@ func (s *Scene) End(role string, c *net.TCPConn) *End {
 		e.diag = s.serverDiag
 	}
 	if s.role(e.local.AddrPort()) == "" {
-		s.Name(e.local, role)
+		s.NameConn(e.local, e.remote, role)
 	}
 	raw, err := c.SyscallConn()
 	Check(err, "syscall conn")
@@ -136,6 +173,11 @@ func (s *Scene) Describe(err error) string {
 	d := Describe(err)
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	for f, role := range s.conns {
+		from, to := f.from.String(), f.to.String()
+		d = strings.ReplaceAll(d, from+"->"+to, role+"->"+to)
+		d = strings.ReplaceAll(d, to+"->"+from, to+"->"+role)
+	}
 	for ap, role := range s.names {
 		d = strings.ReplaceAll(d, ap.String(), role)
 	}
