@@ -174,3 +174,36 @@ func TestMergeRuns(t *testing.T) {
 		t.Error("runs made with different -n were joined")
 	}
 }
+
+// With -confirm, a script that differed once and was the same as pinned
+// in every run of the second boot is a race and does not fail the
+// call; one that is not the same there either does.
+func TestConfirm(t *testing.T) {
+	b := book{scripts: map[string][]byte{"a": nil, "b": nil, "c": nil}}
+	kr := kernelRun{Kernel: kernel{Release: "6.1.0-57-amd64"},
+		Runs: []run{{Scripts: map[string]result{
+			"a": {Status: "pass"}, "b": {Status: "differs", Script: "x"}, "c": {Status: "fail"},
+		}}}}
+	if got := strings.Join(notSame(b, kr), " "); got != "b c" {
+		t.Errorf("notSame = %q, want b c", got)
+	}
+	out, err := os.CreateTemp(t.TempDir(), "report")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer out.Close()
+	race := []run{{Scripts: map[string]result{"b": {Status: "pass"}, "c": {Status: "pass"}}},
+		{Scripts: map[string]result{"b": {Status: "pass"}, "c": {Status: "pass"}}}}
+	kr.Confirm = race
+	if !report(out, b, kr) {
+		t.Error("scripts the same as pinned in every confirming run failed the call")
+	}
+	kr.Confirm = []run{race[0], {Scripts: map[string]result{"b": {Status: "pass"}, "c": {Status: "fail"}}}}
+	if report(out, b, kr) {
+		t.Error("a script that failed again in a confirming run passed the call")
+	}
+	kr.Confirm = nil
+	if report(out, b, kr) {
+		t.Error("without confirming runs, a difference passed the call")
+	}
+}
