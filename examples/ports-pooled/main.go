@@ -12,6 +12,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log"
 	"net"
@@ -79,6 +80,7 @@ func run(maxIdle, rounds int) (ok bool) {
 	url := "http://" + ln.Addr().String() + "/"
 
 	ok = true
+	middle := ""
 	for round := 1; round <= rounds && ok; round++ {
 		//tcpedges:show
 		// Three requests in flight: each holds its connection until its
@@ -109,11 +111,22 @@ func run(maxIdle, rounds int) (ok bool) {
 		//tcpedges:end
 		var states string
 		h.Do(func() { states = settled(ln.Addr(), maxIdle) })
-		if round <= 3 || round == rounds || !ok {
-			edge.Printf("round %d: %d responses, %d on a reused connection; sock_diag: %s\n",
-				round, len(bodies), reused, states)
-		} else if round == 4 {
-			edge.Println("...")
+		line := fmt.Sprintf("%d responses, %d on a reused connection; sock_diag: %s", len(bodies), reused, states)
+		switch {
+		case round <= 3 || !ok:
+			edge.Printf("round %d: %s\n", round, line)
+		case round < rounds:
+			// The middle rounds print once, when they are all alike.
+			if middle == "" {
+				middle = line
+			} else if line != middle {
+				middle = "not all alike"
+			}
+		default:
+			if middle != "" {
+				edge.Printf("rounds 4 to %d, each: %s\n", round-1, middle)
+			}
+			edge.Printf("round %d: %s\n", round, line)
 		}
 	}
 	return ok

@@ -37,7 +37,7 @@ func main() {
 	check(p.Client.SetLinger(linger))
 	l, err := unix.GetsockoptLinger(p.Client.FD, unix.SOL_SOCKET, unix.SO_LINGER)
 	check(err)
-	edge.Println("connected")
+	edge.Println("connected; client: net.ipv4.tcp_orphan_retries = 1")
 	edge.Printf("client: SO_LINGER {l_onoff %d, l_linger %d}\n", l.Onoff, l.Linger)
 	edge.Println("the server host crashes")
 	lab.Crash()

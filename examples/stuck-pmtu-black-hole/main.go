@@ -25,7 +25,7 @@ import (
 func main() {
 	edge.ParseFlags()
 
-	edge.Println("# ICMP allowed: path MTU discovery")
+	edge.Println("# ICMP allowed: path MTU discovery; net.ipv4.tcp_retries1 = 1 in the client, in every part")
 	lab := newLab(false, "0")
 	p := lab.Pair()
 	printMSS(p)
