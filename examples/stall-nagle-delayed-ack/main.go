@@ -24,11 +24,12 @@ import (
 func main() {
 	edge.ParseFlags()
 	// With two pieces unacknowledged, the client's tail loss probe
-	// (RFC 8985) is due 2 round trips and 2 clock ticks later
-	// (tcp_schedule_loss_probe): a few ms on loopback, less than a
-	// program starved of CPU may take to read on the server's side,
-	// and it would resend "b". Turned off in the example's own network
-	// namespace (tcp_early_retrans 0); no other output depends on it.
+	// (RFC 8985) is due 2 round trips and 2 ms later, rounded up to a
+	// clock tick (tcp_schedule_loss_probe, TCP_TIMEOUT_MIN_US): a few
+	// ms on loopback, less than a program starved of CPU may take to
+	// read on the server's side, and it would resend "b". Turned off
+	// in the example's own network namespace (tcp_early_retrans 0); no
+	// other output depends on it.
 	check(os.WriteFile("/proc/sys/net/ipv4/tcp_early_retrans", []byte("0"), 0o644))
 	// One scene for the four connections: one capture to read.
 	s := edge.NewScene()
