@@ -69,7 +69,7 @@ func main() {
 	}
 	resent := func(seg string) bool { return strings.HasPrefix(seg, "client > server: Flags [P.]") }
 	p.PrintPausedAfter(1, "client: write() = "+edge.Ret(n, err), resent, rto0, rto0, 2*rto0)
-	edge.Gap(rto(info))
+	edge.Gap(4 * rto0) // the RTO doubled twice, as checked
 	_, err = p.Client.Read(make([]byte, 64))
 	edge.Printf("client: conn.Read: %s\n", p.Describe(err))
 	edge.Printf("router: segments dropped as belonging to no flow: %d\n", mb.Forgotten())

@@ -47,19 +47,6 @@ func Await(wait time.Duration, what string, cond func() (ok bool, now string)) {
 func (s *Scene) PrintAfter(n int, wait time.Duration, format string, args ...any) {
 	printMu.Lock()
 	defer printMu.Unlock()
-	c := s.capture
-	segs := c.take(n, wait)
-	for _, seg := range segs[:n] {
-		out("  " + seg + "\n")
-	}
-	c.held = append(segs[n:len(segs):len(segs)], c.held...)
-	// The other captures print as usual.
-	for _, o := range live {
-		if o != c {
-			for _, seg := range o.Segments() {
-				out("  " + seg + "\n")
-			}
-		}
-	}
+	s.printNext(n, wait)
 	line(fmt.Sprintf(format, args...))
 }

@@ -38,7 +38,7 @@ func (s *Scene) PrintDelayed(d time.Duration) {
 
 // WaitSegments waits until the scene's capture has taken n more
 // segments that it shows (ICMP errors included), for at most wait, and
-// prints them, with those captured before them, as they come. It is
+// prints those n; any read with them wait for the next line. It is
 // for a segment the kernel sends with no state of its own to wait on,
 // such as a SYN that connect(2) sends while the example waits for
 // connect to return.
@@ -82,16 +82,24 @@ func (s *Scene) PrintSegmentsAndStop(n int, wait time.Duration) {
 	live = slices.DeleteFunc(live, func(l *Capture) bool { return l == c })
 }
 
-// printNext prints the segments captured, as they come, until it has
-// printed at least n. The caller holds printMu.
+// printNext waits for the next n segments the scene's capture shows,
+// and prints them; those read with them wait for the next line (a
+// program slow to look may find a later step's segments already
+// there, after the pause that a later GapSegments prints). The other
+// captures print as usual. The caller holds printMu.
 func (s *Scene) printNext(n int, wait time.Duration) {
-	deadline := time.Now().Add(wait)
-	for {
-		n -= flush()
-		if n <= 0 {
-			return
+	c := s.capture
+	segs := c.take(n, wait)
+	for _, seg := range segs[:n] {
+		out("  " + seg + "\n")
+	}
+	c.held = append(segs[n:len(segs):len(segs)], c.held...)
+	for _, o := range live {
+		if o != c {
+			for _, seg := range o.Segments() {
+				out("  " + seg + "\n")
+			}
 		}
-		s.capture.waitPacket(deadline, n)
 	}
 }
 
