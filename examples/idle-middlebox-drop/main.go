@@ -33,7 +33,7 @@ func main() {
 	defer mb.Close()
 	p := lab.Pair()
 	defer p.Close()
-	edge.Printf("router: conntrack entry of client > server: %s\n", mb.Flow(p.Client))
+	edge.Printf("router: conntrack entry of client > server: %s\n", lookedInTime(mb.Flow(p.Client), start, timeout))
 	received := segsIn(p.Server)
 
 	// Nothing is sent while the connection is idle; the router's entry
@@ -79,6 +79,17 @@ func main() {
 	// Not an upper bound: a program starved of CPU can look late.
 	edge.Printf("router: it forgot the flow more than 1.5 s after the handshake: %v\n",
 		forgotten > 1500*time.Millisecond)
+}
+
+// lookedInTime returns the router's first answer about the flow, and
+// ends the program if the answer was "none" after the flow's timeout
+// could have passed: a program too slow to look, not the router.
+func lookedInTime(flow string, start time.Time, timeout time.Duration) string {
+	if flow == "none" && time.Since(start) >= timeout {
+		edge.Fatalf("the program looked at the router's conntrack table %v after the handshake began, when the flow may have timed out already: this machine ran it too slowly",
+			time.Since(start).Round(time.Millisecond))
+	}
+	return flow
 }
 
 // rto is the retransmission timeout TCP_INFO reports, to 0.1 s.
