@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -35,6 +36,9 @@ func digests(scripts map[string][]byte) map[string]string {
 type record struct {
 	Pinned  map[string]string `json:"pinned"` // the scripts' digests
 	Kernels []recordKernel    `json:"kernels"`
+	// Variants are the examples whose script pins another output for
+	// some kernels ([kernel:6.1] conditions).
+	Variants []string `json:"variants,omitempty"`
 }
 
 type recordKernel struct {
@@ -43,21 +47,34 @@ type recordKernel struct {
 	Runs   int               `json:"runs"`
 	Marks  map[string]string `json:"marks"`           // example → =, ≠, ~, ✗
 	Diffs  map[string]string `json:"diffs,omitempty"` // example → diff, where ≠
+	// Again: example → the runs of a second boot (-confirm), where it
+	// was not the same as pinned in the first and the same in each of
+	// these.
+	Again map[string]int `json:"again,omitempty"`
 }
 
 // newRecord keeps of the runs what the page shows. Every run must have
 // been compared with the scripts as they are pinned now.
 func newRecord(b book, all []kernelRun) (record, error) {
 	rec := record{Pinned: digests(b.scripts)}
+	for name, script := range b.scripts {
+		if bytes.Contains(script, []byte("[kernel:")) {
+			rec.Variants = append(rec.Variants, name)
+		}
+	}
+	slices.Sort(rec.Variants)
 	for _, kr := range all {
 		if !maps.Equal(kr.Pinned, rec.Pinned) {
 			return rec, fmt.Errorf("the runs on %s were made with other scripts than testdata/ holds now: run the book on it again", kr.Kernel.Release)
 		}
 		rk := recordKernel{Kernel: kr.Kernel, Accel: kr.Accel, Runs: len(kr.Runs),
-			Marks: map[string]string{}, Diffs: map[string]string{}}
+			Marks: map[string]string{}, Diffs: map[string]string{}, Again: map[string]int{}}
 		for name := range b.scripts {
 			m := mark(kr.Runs, name)
 			rk.Marks[name] = m
+			if same, n := confirmed(kr.Confirm, name); m != "=" && same && n > 0 {
+				rk.Again[name] = n
+			}
 			if m == "≠" {
 				o, _ := outcomesOf(kr.Runs, name)
 				rk.Diffs[name] = string(diff.Diff("pinned", b.scripts[name], kr.Kernel.Release, []byte(o[0].Script)))
@@ -87,6 +104,16 @@ func page(rec record) string {
 		fmt.Fprintf(&b, "| %s | `%s` | %s | %d (%s) |\n", k.Kernel.Release, k.Kernel.Package, k.Kernel.Version, k.Runs, k.Accel)
 	}
 	b.WriteString("\n*same*: the pinned output in every run on that kernel; *differs*: the same other output in every run (shown below); *varies*: more than one outcome over the runs, a race rather than the kernel's own behaviour; *fails*: the example failed in every run.")
+	if len(rec.Variants) > 0 {
+		quoted := make([]string, len(rec.Variants))
+		for i, name := range rec.Variants {
+			quoted[i] = "`" + name + "`"
+		}
+		fmt.Fprintf(&b, " The pinned output is the one for that kernel: the scripts of %s pin another output for some kernels, which their chapters show and explain.", strings.Join(quoted, ", "))
+	}
+	if again(rec) {
+		b.WriteString(" A kernel on which an example was not the same as pinned was booted again to run that example more times (`-confirm`): *then same in N more* says it printed the pinned output in each of them.")
+	}
 	if minRuns(rec) < 2 {
 		b.WriteString(" With one run on a kernel, *differs* and *fails* cannot tell the kernel's own behaviour from a race; one that shows on 6.18 too, the kernel the outputs were pinned on, booted the same way, is a race under emulation, not a difference of the kernel.")
 	}
@@ -108,7 +135,11 @@ func page(rec record) string {
 	for _, name := range names {
 		fmt.Fprintf(&b, "| `%s` |", name)
 		for _, k := range rec.Kernels {
-			fmt.Fprintf(&b, " %s |", markWords[k.Marks[name]])
+			word := markWords[k.Marks[name]]
+			if n := k.Again[name]; n > 0 {
+				word += fmt.Sprintf(", then same in %d more", n)
+			}
+			fmt.Fprintf(&b, " %s |", word)
 		}
 		b.WriteString("\n")
 	}
@@ -187,6 +218,17 @@ func checkAppendix(path string, scripts map[string][]byte) error {
 		return fmt.Errorf("%s is not what its record makes: it was edited by hand; write it with -write", path)
 	}
 	return nil
+}
+
+// again reports whether any example of the record ran again in a
+// second boot.
+func again(rec record) bool {
+	for _, k := range rec.Kernels {
+		if len(k.Again) > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // minRuns is the fewest runs the record has of any kernel.

@@ -207,3 +207,27 @@ func TestConfirm(t *testing.T) {
 		t.Error("without confirming runs, a difference passed the call")
 	}
 }
+
+// The page says which examples printed the pinned output in every run
+// of a second boot.
+func TestAppendixAgain(t *testing.T) {
+	scripts := map[string][]byte{"a": []byte("x"), "b": []byte("y")}
+	runs := []kernelRun{{
+		Kernel: kernel{Release: "6.1.0-57-amd64"}, Pinned: digests(scripts),
+		Runs: []run{
+			{Scripts: map[string]result{"a": {Status: "pass"}, "b": {Status: "fail"}}},
+			{Scripts: map[string]result{"a": {Status: "pass"}, "b": {Status: "pass"}}},
+		},
+		Confirm: []run{{Scripts: map[string]result{"b": {Status: "pass"}}}, {Scripts: map[string]result{"b": {Status: "pass"}}}},
+	}}
+	rec, err := newRecord(book{scripts: scripts}, runs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := page(rec)
+	for _, want := range []string{"| `a` | same |", "| `b` | varies (race), then same in 2 more |", "*then same in N more*"} {
+		if !strings.Contains(p, want) {
+			t.Errorf("the page lacks %q:\n%s", want, p)
+		}
+	}
+}
