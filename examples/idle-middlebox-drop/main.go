@@ -25,12 +25,12 @@ func main() {
 	defer lab.Close()
 	// Only inside the client host: the machine's own stays at 15.
 	lab.Client.Sysctl("net.ipv4.tcp_retries2", "1")
-	start := time.Now() // before the handshake: the entry's 2 s start after it
 	//tcpedges:show
 	const timeout = 2 * time.Second
 	edge.Println("router: stateful firewall, forgets a flow idle for 2 s, drops what it does not know")
 	mb := lab.NewMiddlebox(timeout, edge.Drop)
 	defer mb.Close()
+	start := time.Now() // the handshake: the entry's 2 s start after it
 	p := lab.Pair()
 	defer p.Close()
 	edge.Printf("router: conntrack entry of client > server: %s\n", lookedInTime(mb.Flow(p.Client), start, timeout))
