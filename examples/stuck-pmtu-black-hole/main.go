@@ -90,8 +90,9 @@ func main() {
 	printMSS(p)
 	edge.Printf("router: ICMP \"need to frag\" dropped: %d\n", lab.dropped()-dropped)
 	//tcpedges:end
-	edge.Printf("client: delivered after more than 1.5 s and less than 2.5 s: %v\n",
-		elapsed > 1500*time.Millisecond && elapsed < 2500*time.Millisecond)
+	// The timeouts' pauses above add up to 1.6 s. A lower bound only:
+	// a program starved of CPU can look late.
+	edge.Printf("client: delivered after more than 1.5 s: %v\n", elapsed > 1500*time.Millisecond)
 	p.Close()
 
 	edge.Println("# net.ipv4.tcp_mtu_probing = 2 in the client")
