@@ -81,9 +81,9 @@ func main() {
 	p = lab.Pair()
 	//tcpedges:show
 	edge.Println("client: write(1448 bytes)")
+	start := time.Now()
 	n, err = unix.Write(p.Client.FD, bytes.Repeat([]byte("x"), 1448))
 	edge.Printf("client: write() = %s\n", edge.Ret(n, err))
-	start := time.Now()
 	retransmissions(p)
 	waitDelivered(p, 3*time.Second)
 	elapsed := time.Since(start)
