@@ -10,6 +10,7 @@
 package main
 
 import (
+	"errors"
 	"net"
 	"syscall"
 
@@ -96,6 +97,11 @@ func run(d *net.Dialer) (shared bool) {
 // outcome.
 func dial(s *edge.Scene, d *net.Dialer, role string, ln *net.TCPListener, to string) net.Conn {
 	c, err := d.Dial("tcp", ln.Addr().String())
+	// A port used up is the story; any other error (too many open
+	// files, say) would tell another.
+	if err != nil && !errors.Is(err, unix.EADDRINUSE) && !errors.Is(err, unix.EADDRNOTAVAIL) {
+		edge.Fatalf("%s: Dial(%s): %s", role, to, s.Describe(err))
+	}
 	if err != nil {
 		edge.Printf("%s: Dial(%s): err %s\n", role, to, s.Describe(err))
 		return nil

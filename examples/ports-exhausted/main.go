@@ -10,7 +10,9 @@
 package main
 
 import (
+	"errors"
 	"net"
+	"syscall"
 	"time"
 
 	"tcpedges/internal/edge"
@@ -49,6 +51,7 @@ func main() {
 
 		opens, segs := h.Counter("TcpActiveOpens"), h.Counter("TcpOutSegs")
 		_, err := net.Dial("tcp", server.String())
+		notAvail("client5", s, err)
 		edge.Printf("client5: net.Dial(server): err %s\n", s.Describe(err))
 		edge.Printf("  Tcp.ActiveOpens +%d, Tcp.OutSegs +%d: nothing was sent\n",
 			h.Counter("TcpActiveOpens")-opens, h.Counter("TcpOutSegs")-segs)
@@ -82,4 +85,13 @@ func openClose(s *edge.Scene, ln *net.TCPListener, i int) *edge.End {
 	c.WaitState("TIME_WAIT")
 	edge.Printf("%s: net.Dial(server), Close() first: %s\n", role, c.State())
 	return c
+}
+
+// notAvail ends the program unless err is EADDRNOTAVAIL, the ports run
+// out: any other outcome (too many open files, say) tells another
+// story.
+func notAvail(step string, s *edge.Scene, err error) {
+	if !errors.Is(err, syscall.EADDRNOTAVAIL) {
+		edge.Fatalf("%s: net.Dial(server): %s, where the story needs EADDRNOTAVAIL", step, s.Describe(err))
+	}
 }

@@ -8,7 +8,9 @@
 package main
 
 import (
+	"errors"
 	"net"
+	"syscall"
 	"time"
 
 	"tcpedges/internal/edge"
@@ -89,10 +91,20 @@ func connect(s *edge.Scene, ln *net.TCPListener, role string) (c, srv *edge.End)
 func dial(s *edge.Scene, role string, server *net.TCPAddr, was *edge.End) net.Conn {
 	c, err := net.Dial("tcp", server.String())
 	if err != nil {
+		notAvail(role, s, err)
 		edge.Printf("%s: net.Dial(server): err %s\n", role, s.Describe(err))
 		return nil
 	}
 	same := was != nil && c.LocalAddr().(*net.TCPAddr).Port == was.LocalAddr().(*net.TCPAddr).Port
 	edge.Printf("%s: net.Dial(server): connected, from client4's port: %v\n", role, same)
 	return c
+}
+
+// notAvail ends the program unless err is EADDRNOTAVAIL, the ports run
+// out: any other outcome (too many open files, say) tells another
+// story.
+func notAvail(step string, s *edge.Scene, err error) {
+	if !errors.Is(err, syscall.EADDRNOTAVAIL) {
+		edge.Fatalf("%s: net.Dial(server): %s, where the story needs EADDRNOTAVAIL", step, s.Describe(err))
+	}
 }

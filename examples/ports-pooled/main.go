@@ -12,6 +12,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log"
@@ -19,6 +20,7 @@ import (
 	"net/http"
 	"net/http/httptrace"
 	"strings"
+	"syscall"
 
 	"github.com/vishvananda/netlink"
 
@@ -91,6 +93,7 @@ func run(maxIdle, rounds int) (ok bool) {
 		for i := 1; i <= 3; i++ {
 			resp, err := client.Do(request(url, &reused))
 			if err != nil {
+				notAvail(fmt.Sprintf("round %d: request %d", round, i), s, err)
 				edge.Printf("round %d: request %d: err %s\n", round, i, s.Describe(err))
 				ok = false
 				continue
@@ -186,4 +189,13 @@ func settled(server net.Addr, maxIdle int) string {
 		return established <= maxIdle
 	})
 	return edge.StatesTo(server)
+}
+
+// notAvail ends the program unless err is EADDRNOTAVAIL, the ports run
+// out: any other outcome (too many open files, say) tells another
+// story.
+func notAvail(step string, s *edge.Scene, err error) {
+	if !errors.Is(err, syscall.EADDRNOTAVAIL) {
+		edge.Fatalf("%s: net.Dial(server): %s, where the story needs EADDRNOTAVAIL", step, s.Describe(err))
+	}
 }

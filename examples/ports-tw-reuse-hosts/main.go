@@ -9,8 +9,10 @@
 package main
 
 import (
+	"errors"
 	"net"
 	"os"
+	"syscall"
 
 	"github.com/vishvananda/netlink"
 
@@ -75,6 +77,7 @@ func dial(lab *edge.Lab, s *edge.Scene, role string, server *net.TCPAddr) net.Co
 		var err error
 		c, err = net.Dial("tcp", server.String())
 		if err != nil {
+			notAvail(role, s, err)
 			edge.Printf("%s: net.Dial(server): err %s\n", role, s.Describe(err))
 			return
 		}
@@ -124,4 +127,13 @@ func openClose(lab *edge.Lab, ln *net.TCPListener, i int) {
 		st = edge.WaitConnState(c.LocalAddr().(*net.TCPAddr), ln.Addr().(*net.TCPAddr), "TIME_WAIT")
 	})
 	edge.Printf("%s: net.Dial(server), Close() first: %s\n", role, st)
+}
+
+// notAvail ends the program unless err is EADDRNOTAVAIL, the ports run
+// out: any other outcome (too many open files, say) tells another
+// story.
+func notAvail(step string, s *edge.Scene, err error) {
+	if !errors.Is(err, syscall.EADDRNOTAVAIL) {
+		edge.Fatalf("%s: net.Dial(server): %s, where the story needs EADDRNOTAVAIL", step, s.Describe(err))
+	}
 }

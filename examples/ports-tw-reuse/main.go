@@ -12,9 +12,11 @@
 package main
 
 import (
+	"errors"
 	"net"
 	"os"
 	"strings"
+	"syscall"
 
 	"github.com/vishvananda/netlink"
 
@@ -86,6 +88,7 @@ func dial(s *edge.Scene, role string, server *net.TCPAddr) net.Conn {
 	timeWaits := edge.LocalPorts(edge.ConnsTo(server))
 	c, err := net.Dial("tcp", server.String())
 	if err != nil {
+		notAvail(role, s, err)
 		edge.Printf("%s: net.Dial(server): err %s\n", role, s.Describe(err))
 		return nil
 	}
@@ -123,4 +126,13 @@ func openClose(s *edge.Scene, ln *net.TCPListener, i int) {
 	srv.Close()
 	c.WaitState("TIME_WAIT")
 	edge.Printf("%s: net.Dial(server), Close() first: %s\n", role, c.State())
+}
+
+// notAvail ends the program unless err is EADDRNOTAVAIL, the ports run
+// out: any other outcome (too many open files, say) tells another
+// story.
+func notAvail(step string, s *edge.Scene, err error) {
+	if !errors.Is(err, syscall.EADDRNOTAVAIL) {
+		edge.Fatalf("%s: net.Dial(server): %s, where the story needs EADDRNOTAVAIL", step, s.Describe(err))
+	}
 }
