@@ -204,6 +204,20 @@ func runAll(ctx context.Context, versions []string) (bool, error) {
 		}
 		kr, err := boot(kctx, b, img, dir, *runs, *useKVM)
 		cancel()
+		if err != nil && kr.Uname == "" && ctx.Err() == nil {
+			// The guest never started the book: qemu or virtme-ng
+			// failed to start (seen twice in about twenty boots here:
+			// exit status 255 within seconds, nothing said). Once
+			// more, in a folder of its own.
+			fmt.Printf("%s: %v; booting it once more\n", k.Release, err)
+			dir += "-again"
+			if err := os.Mkdir(dir, 0o755); err != nil {
+				return false, err
+			}
+			kctx, cancel = context.WithTimeout(ctx, *timeout)
+			kr, err = boot(kctx, b, img, dir, *runs, *useKVM)
+			cancel()
+		}
 		kr.Kernel, kr.Pinned = k, digests(b.scripts)
 		if names := notSame(b, kr); err == nil && *confirm > 0 && len(names) > 0 {
 			fmt.Printf("%s: %s not the same as pinned; booting again to run them %d more time(s)\n",
